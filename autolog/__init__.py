@@ -1,0 +1,57 @@
+"""autolog: ML experiments that keep their own records.
+
+    import autolog
+    task = autolog.init("mnist", "train", output_uri="s3://team-models/")
+
+From then on every model saved with PyTorch, TensorFlow, Keras, joblib, XGBoost or safetensors is a
+registered snapshot, and every load is linked to the task that produced it. `import autolog` is cheap:
+it imports no ML framework, numpy, pandas or SQLAlchemy; the public names load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "init": "lifecycle",
+    "current_task": "lifecycle",
+    "Task": "task",
+    "Model": "model",
+    "Artifact": "artifact",
+    "NotFoundError": "errors",
+    "IntegrityError": "errors",
+    "ConfigError": "errors",
+    "AutologError": "errors",
+    "PickleNotAllowedError": "errors",
+    "instrument": "instrumentation",
+    "uninstrument": "instrumentation",
+    "load_settings": "config",
+    "Settings": "config",
+}
+
+__all__ = sorted(_LAZY)
+
+if TYPE_CHECKING:
+    from .artifact import Artifact
+    from .config import Settings, load_settings
+    from .errors import AutologError, ConfigError, IntegrityError, NotFoundError, PickleNotAllowedError
+    from .instrumentation import instrument, uninstrument
+    from .lifecycle import current_task, init
+    from .model import Model
+    from .task import Task
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autolog' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

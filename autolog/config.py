@@ -1,0 +1,152 @@
+"""Settings: one object, precedence environment > config file > defaults.
+
+The file is `~/.config/autolog/config.toml` (or the path in `AUTOLOG_CONFIG`), flat keys as in the table
+below. Reading it is cheap (tomllib), so settings are re-read on every `init()`: a test or notebook that
+changes `AUTOLOG_HOME` gets a fresh home without restarting Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; see the README's configuration table."""
+
+    home: Path
+    tracking_uri: str
+    default_output_uri: str | None
+    cache_dir: Path
+    cache_max_bytes: int
+    upload_timeout: float
+    allow_pickle: bool
+    disable: bool
+
+    @property
+    def staging_dir(self) -> Path:
+        """Hard links of snapshots waiting for their hash/upload (same filesystem as the home)."""
+        return self.home / "staging"
+
+    @property
+    def local_store_uri(self) -> str:
+        """Where artifacts go when the task has no output_uri."""
+        return str(self.home / "files")
+
+
+# key -> (environment variable, parser)
+def _parse_bool(key: str, value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{source}: {key} must be true or false, got {value!r}")
+
+
+def _parse_number(kind: type, key: str, value: Any, source: str) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {key} must be a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{source}: {key} must not be negative, got {value!r}")
+    return number
+
+
+def _parse_str(key: str, value: Any, source: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {key} must be a string, got {value!r}")
+    return value
+
+
+_KEYS: dict[str, str] = {
+    "home": "AUTOLOG_HOME",
+    "tracking_uri": "AUTOLOG_TRACKING_URI",
+    "default_output_uri": "AUTOLOG_DEFAULT_OUTPUT_URI",
+    "cache_dir": "AUTOLOG_CACHE_DIR",
+    "cache_max_bytes": "AUTOLOG_CACHE_MAX_BYTES",
+    "upload_timeout": "AUTOLOG_UPLOAD_TIMEOUT",
+    "allow_pickle": "AUTOLOG_ALLOW_PICKLE",
+    "disable": "AUTOLOG_DISABLE",
+}
+
+
+def config_file_path() -> Path:
+    """The config file autolog reads (it need not exist)."""
+    explicit = os.environ.get("AUTOLOG_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "autolog" / "config.toml"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        if os.environ.get("AUTOLOG_CONFIG"):
+            raise ConfigError(f"{path}: AUTOLOG_CONFIG names a file that does not exist")
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(_KEYS)})")
+    return data
+
+
+def load_settings() -> Settings:
+    """Read defaults, then the config file, then the environment; validate every value."""
+    path = config_file_path()
+    raw: dict[str, tuple[Any, str]] = {k: (v, str(path)) for k, v in _read_file(path).items()}
+    for key, var in _KEYS.items():
+        if var in os.environ:
+            raw[key] = (os.environ[var], f"environment variable {var}")
+
+    def get(key: str, default: Any) -> tuple[Any, str]:
+        return raw.get(key, (default, "default"))
+
+    home_v, home_src = get("home", "~/.autolog")
+    home = Path(_parse_str("home", str(home_v), home_src)).expanduser().resolve()
+    tracking_v, tracking_src = get("tracking_uri", f"sqlite:///{home / 'autolog.db'}")
+    tracking_uri = _parse_str("tracking_uri", tracking_v, tracking_src)
+    if "://" not in tracking_uri:
+        raise ConfigError(f"{tracking_src}: tracking_uri must be an SQLAlchemy URL such as "
+                          f"sqlite:///path or postgresql://host/db, got {tracking_uri!r}")
+    out_v, out_src = get("default_output_uri", None)
+    default_output_uri = None if out_v in (None, "") else _parse_str("default_output_uri", out_v, out_src)
+    cache_v, cache_src = get("cache_dir", str(home / "cache"))
+    cache_dir = Path(_parse_str("cache_dir", str(cache_v), cache_src)).expanduser().resolve()
+    return Settings(
+        home=home,
+        tracking_uri=tracking_uri,
+        default_output_uri=default_output_uri,
+        cache_dir=cache_dir,
+        cache_max_bytes=_parse_number(int, "cache_max_bytes", *get("cache_max_bytes", 20 * 2**30)),
+        upload_timeout=_parse_number(float, "upload_timeout", *get("upload_timeout", 600.0)),
+        allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
+        disable=_parse_bool("disable", *get("disable", False)),
+    )
+
+
+def settings_as_rows(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, value, environment variable) rows for `autolog config`-style displays."""
+    return [(f.name, str(getattr(settings, f.name)), _KEYS[f.name]) for f in fields(settings)]

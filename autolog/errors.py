@@ -1,0 +1,23 @@
+"""Exceptions that are part of the public contract."""
+
+from __future__ import annotations
+
+
+class AutologError(Exception):
+    """Base class for errors autolog raises on purpose."""
+
+
+class NotFoundError(AutologError, LookupError):
+    """An id, project/task name or artifact name that the store does not know."""
+
+
+class IntegrityError(AutologError):
+    """Bytes fetched back do not match the recorded hash, or a local file changed since it was recorded."""
+
+
+class ConfigError(AutologError, ValueError):
+    """A configuration file or value that cannot be used; the message names the file and key."""
+
+
+class PickleNotAllowedError(AutologError):
+    """A pickle artifact was asked for while `allow_pickle` is off."""

@@ -1,0 +1,77 @@
+"""Content hashes (BLAKE3) and cheap stat fingerprints.
+
+A model's identity is the BLAKE3 hash of its bytes; a directory or multi-file checkpoint hashes the
+sorted list of (relative path, file hash) lines, so the same files give the same hash wherever they lie.
+BLAKE3's `update_mmap` with threads reads at GB/s (a Python loop feeding sha256 manages ~0.7 GB/s here).
+A `Fingerprint` (size, mtime, inode) answers "is this still the file I hashed?" without reading it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ALGORITHM = "blake3"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a stat says about a file: equal fingerprints mean "unchanged" for all practical purposes."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike) -> Fingerprint:
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def hash_file(path: str | os.PathLike) -> str:
+    """Hex BLAKE3 of one file's bytes."""
+    from blake3 import blake3
+
+    hasher = blake3(max_threads=blake3.AUTO)
+    if os.path.getsize(path) == 0:
+        return hasher.hexdigest()
+    hasher.update_mmap(os.fspath(path))
+    return hasher.hexdigest()
+
+
+def member_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
+    """(relative posix path, absolute path) of every regular file under a directory, sorted."""
+    root = Path(root)
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            full = Path(dirpath) / name
+            found.append((full.relative_to(root).as_posix(), full))
+    return sorted(found)
+
+
+def hash_members(members: Iterable[tuple[str, str | os.PathLike]]) -> str:
+    """Hash of a set of named files: BLAKE3 over sorted "name\\0filehash\\n" lines."""
+    from blake3 import blake3
+
+    hasher = blake3()
+    for name, path in sorted(members, key=lambda m: m[0]):
+        hasher.update(f"{name}\0{hash_file(path)}\n".encode())
+    return hasher.hexdigest()
+
+
+def hash_path(path: str | os.PathLike) -> str:
+    """Hash of a file, or of a directory's files (see `hash_members`)."""
+    if os.path.isdir(path):
+        return hash_members(member_files(path))
+    return hash_file(path)
+
+
+def size_of(path: str | os.PathLike) -> int:
+    """Bytes in a file, or in all files under a directory."""
+    if os.path.isdir(path):
+        return sum(full.stat().st_size for _rel, full in member_files(path))
+    return os.path.getsize(path)

@@ -1,0 +1,125 @@
+"""`Model`: one registered snapshot (or an imported model a task loaded), read from the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .errors import IntegrityError, NotFoundError
+from .fingerprint import hash_members, hash_path
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .task import Task
+
+
+def _when(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model snapshot. `task_id` is its producer (None when imported); `uri` its remote copy, if any."""
+
+    id: str
+    name: str
+    framework: str | None
+    task_id: str | None
+    uri: str | None
+    local_path: str | None
+    size: int | None
+    hash: str | None
+    created: datetime
+    is_dir: bool = False
+    upload_state: str = "done"
+    members: tuple[str, ...] | None = field(default=None, repr=False)
+
+    @classmethod
+    def _from_row(cls, row: dict[str, Any]) -> Model:
+        members = json.loads(row["members"]) if row.get("members") else None
+        return cls(id=row["id"], name=row["name"], framework=row["framework"], task_id=row["task_id"],
+                   uri=row["uri"], local_path=row["local_path"], size=row["size"], hash=row["hash"],
+                   created=_when(row["created"]), is_dir=bool(row["is_dir"]), upload_state=row["upload_state"],
+                   members=tuple(members) if members else None)
+
+    @staticmethod
+    def _session() -> Session:
+        from .lifecycle import get_session
+
+        return get_session()
+
+    @classmethod
+    def get(cls, model_id: str) -> Model:
+        """The model with this id. Unknown id -> `autolog.NotFoundError`."""
+        row = cls._session().store.call("get", "models", model_id)
+        if row is None:
+            raise NotFoundError(f"no model with id {model_id!r}")
+        return cls._from_row(row)
+
+    @classmethod
+    def query(cls, project: str | None = None, task_id: str | None = None, name: str | None = None,
+              framework: str | None = None) -> list[Model]:
+        """Models matching every given field, newest first."""
+        rows = cls._session().store.call("query_models", project, task_id, name, framework)
+        return [cls._from_row(r) for r in rows]
+
+    @property
+    def task(self) -> Task | None:
+        """The task that produced this snapshot, or None for an imported model."""
+        from .task import Task
+
+        return Task.get_task(self.task_id) if self.task_id else None
+
+    @property
+    def consumers(self) -> list[Task]:
+        """Tasks that loaded this model, in the order they first did."""
+        from .task import Task
+
+        session = self._session()
+        return [Task._from_row(session, r) for r in session.store.call("model_consumers", self.id)]
+
+    def get_local_copy(self) -> str:
+        """A local path holding exactly the recorded bytes (see the SPEC's rules); raises IntegrityError."""
+        session = self._session()
+        current = self
+        if current.upload_state == "pending":
+            session.flush()
+            current = Model.get(self.id)
+        label = f"model {current.id} ({current.name})"
+        if current.hash is None:
+            raise IntegrityError(f"{label}: its content was never hashed ({current.upload_state}); "
+                                 f"run `autolog sync` on the machine that saved it")
+        if current.uri:
+            from .storage import storage_for
+
+            storage = storage_for(current.uri)
+            return session.cache.fetch(current.hash, current.name, label,
+                                       lambda dest: storage.get(current.uri, dest, current.is_dir))
+        return current._verified_local_path(session, label)
+
+    def _verified_local_path(self, session: Session, label: str) -> str:
+        path = self.local_path
+        if self.members:
+            folder = os.path.dirname(path or "")
+            files = [os.path.join(folder, m) for m in self.members]
+            missing = [f for f in files if not os.path.exists(f)]
+            if missing:
+                raise IntegrityError(f"{label}: the local file {missing[0]} is gone and no remote copy exists")
+            if hash_members((m, f) for m, f in zip(self.members, files)) != self.hash:
+                raise IntegrityError(f"{label}: the local files at {path} changed since they were recorded")
+
+            def assemble(dest: str) -> None:
+                os.makedirs(dest)
+                for m, f in zip(self.members, files):
+                    shutil.copyfile(f, os.path.join(dest, m))
+
+            return session.cache.fetch(self.hash, self.name, label, assemble)
+        if not path or not os.path.exists(path):
+            raise IntegrityError(f"{label}: the local file {path} is gone and no remote copy exists")
+        if hash_path(path) != self.hash:
+            raise IntegrityError(f"{label}: the local file {path} changed since it was recorded")
+        return path

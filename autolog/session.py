@@ -1,0 +1,57 @@
+"""`Session`: the background machinery of one autolog home in this process.
+
+One store worker, one staging area, one recorder and one uploader, created on first use and shared by
+every task of the process. A session is replaced when settings change (another `AUTOLOG_HOME` in a
+test or notebook) and no task is running.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .recorder import Recorder
+from .staging import Staging
+from .store import Store
+from .uploader import Uploader
+
+if TYPE_CHECKING:
+    from .cache import Cache
+
+
+class Session:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.tracking_uri)
+        self.staging = Staging(settings.staging_dir)
+        self.uploader = Uploader(self.store, self.staging)
+        self.recorder = Recorder(self.store, self.staging, self.uploader)
+
+    @cached_property
+    def cache(self) -> Cache:
+        from .cache import Cache
+
+        return Cache(self.settings.cache_dir, self.settings.cache_max_bytes)
+
+    def pending(self) -> int:
+        """Snapshots and artifacts not yet durable (hashing or uploading)."""
+        return self.recorder.worker.pending + self.uploader.worker.pending
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until hashing, uploads and store writes queued so far are done; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        return (self.recorder.worker.wait(left()) and self.uploader.worker.wait(left())
+                and self.store.barrier(left()))
+
+    def close(self, timeout: float | None = 30) -> None:
+        self.flush(timeout)
+        self.recorder.worker.stop()
+        self.uploader.worker.stop()
+        self.store.close(timeout)

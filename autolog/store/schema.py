@@ -1,0 +1,111 @@
+"""Tables of the metadata store (SQLAlchemy Core) and their migrations.
+
+Portable types only (strings, integers, floats, booleans, text holding JSON), so the same schema runs on
+the default SQLite file and on PostgreSQL. Times are float seconds since the epoch (UTC). Every change
+to the schema bumps `SCHEMA_VERSION` and adds one step to `MIGRATIONS`; a store newer than this code is
+refused instead of being misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
+                        Text)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "autolog_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("project", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("output_uri", Text),
+    Column("tags", Text, nullable=False, default="[]"),  # JSON list
+    Column("started", Float, nullable=False),
+    Column("ended", Float),
+    Column("host", String(255)),
+    Column("user", String(255)),
+    Column("pid", Integer),
+    Column("python", String(64)),
+    Column("argv", Text),  # JSON list
+    Column("cwd", Text),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Index("ix_tasks_project_name", "project", "name", "started"),
+)
+
+models = Table(
+    "models", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("task_id", String(32), index=True),  # producer; NULL for an imported model
+    Column("seq", Integer, nullable=False, default=0),  # call order within the producing task
+    Column("name", Text, nullable=False),
+    Column("framework", String(64)),
+    Column("uri", Text),
+    Column("local_path", Text),
+    Column("size", BigInteger),
+    Column("hash", String(64), index=True),
+    Column("is_dir", Boolean, nullable=False, default=False),
+    Column("members", Text),  # JSON list of file names, for a multi-file checkpoint named by a prefix
+    Column("created", Float, nullable=False),
+    Column("upload_state", String(16), nullable=False),  # pending | done | failed
+    Column("staging_path", Text),
+    Column("dest_uri", Text),  # where a pending upload goes; becomes `uri` once durable
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("error", Text),
+    Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
+)
+
+model_inputs = Table(
+    "model_inputs", metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("model_id", String(32), primary_key=True, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("task_id", String(32), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("uri", Text),
+    Column("size", BigInteger),
+    Column("hash", String(64)),
+    Column("metadata", Text, nullable=False, default="{}"),  # JSON object
+    Column("created", Float, nullable=False),
+    Column("replaced", Boolean, nullable=False, default=False),
+    Column("upload_state", String(16), nullable=False),
+    Column("staging_path", Text),
+    Column("dest_uri", Text),
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("error", Text),
+)
+
+fingerprints = Table(
+    "fingerprints", metadata,
+    Column("path", String(1024), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+# version reached -> step that brings a store of the previous version to it
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}

@@ -1,0 +1,73 @@
+"""A FIFO background worker thread that can be waited on with a timeout.
+
+The recorder and the uploader are each one of these: jobs run in submission order (so lineage sees every
+earlier snapshot), the caller never waits unless it asks to (`wait`), and an error in a job is contained
+and reported like every other internal error.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .log import report_internal_error
+
+
+class Worker:
+    """One daemon thread running queued callables in order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: collections.deque[tuple[Callable[..., Any], tuple]] = collections.deque()
+        self._cond = threading.Condition()
+        self._unfinished = 0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"autolog-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> None:
+        with self._cond:
+            self._jobs.append((job, args))
+            self._unfinished += 1
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._stopping:
+                    self._cond.wait()
+                if not self._jobs:
+                    return
+                job, args = self._jobs.popleft()
+            try:
+                job(*args)
+            except Exception as exc:  # noqa: BLE001 - contained; strict mode makes the test suite fail on it
+                report_internal_error(self.name, exc)
+            finally:
+                with self._cond:
+                    self._unfinished -= 1
+                    self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return self._unfinished
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every submitted job has finished; False if `timeout` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._unfinished:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()

@@ -1,0 +1,115 @@
+"""The one wrapper shape every hook uses: guarded *before*, the user's call exactly once, guarded *after*.
+
+Contract (from sentry-python and MLflow's `safe_patch`, without their size):
+- the user's function runs exactly once, outside any `try` that could swallow or chain onto its exception;
+- its return value and its exceptions pass through unchanged; a call that raises is not recorded;
+- our work before and after runs under `guard()`: an internal error logs one warning, never reaches them;
+- a captured call made inside another captured call (Keras -> TF, XGBModel -> Booster, a framework calling
+  `torch.save`) records once, at the outermost call, through a `contextvars` flag (isolated per thread
+  and per async task).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Union
+
+from . import recording
+from .log import guard
+
+if TYPE_CHECKING:
+    from .instrumentation import Hook
+
+_inside_captured_call: contextvars.ContextVar[bool] = contextvars.ContextVar("autolog_inside_call", default=False)
+
+# What a target finder may return: a path, an open file with a path, a Target, or None (not recorded).
+TargetLike = Union[str, os.PathLike, "recording.Target", Any, None]
+TargetFinder = Callable[[Any, tuple, dict], TargetLike]
+ResultFinder = Callable[[Any, Any, tuple, dict], TargetLike]
+FrameworkName = Union[str, Callable[[Any, tuple, dict], str]]
+
+
+def arg(position: int, keyword: str) -> TargetFinder:
+    """A target finder that takes the argument at `position` (counting after self) or `keyword`."""
+
+    def find(instance: Any, args: tuple, kwargs: dict) -> Any:
+        if keyword in kwargs:
+            return kwargs[keyword]
+        return args[position] if len(args) > position else None
+
+    return find
+
+
+def suppressed() -> bool:
+    """True inside a captured call: nested saves/loads are part of the outer one."""
+    return _inside_captured_call.get()
+
+
+def _framework(framework: FrameworkName, instance: Any, args: tuple, kwargs: dict) -> str:
+    return framework(instance, args, kwargs) if callable(framework) else framework
+
+
+def _call_once(wrapped: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Run the user's function exactly once with nested captures suppressed; nothing is caught here."""
+    token = _inside_captured_call.set(True)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        _inside_captured_call.reset(token)
+
+
+def _bypass(hook: Hook) -> bool:
+    return not hook.enabled or _inside_captured_call.get() or not recording.active()
+
+
+def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: FrameworkName,
+                 from_result: ResultFinder | None = None) -> Callable[..., Any]:
+    """Build a wrapt wrapper that records a successful save as an output snapshot.
+
+    `target` finds the destination before the call, so that an earlier snapshot still waiting for its
+    upload at the same path is moved out of the way of an in-place overwrite; `from_result` finds it
+    after the call, for APIs that return the path they wrote (TF `Checkpoint.save`).
+    """
+    where = f"{hook.name} save"
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        if _bypass(hook):
+            return wrapped(*args, **kwargs)
+        found = None
+        with guard(where):
+            found = recording.resolve_target(target(instance, args, kwargs)) if target else None
+            recording.protect_previous(found)
+        result = _call_once(wrapped, args, kwargs)
+        with guard(where):
+            if from_result is not None:
+                found = recording.resolve_target(from_result(result, instance, args, kwargs)) or found
+            recording.record_save(found, _framework(framework, instance, args, kwargs))
+        return result
+
+    return wrapper
+
+
+def load_wrapper(hook: Hook, *, target: TargetFinder, framework: FrameworkName,
+                 framework_from_result: Callable[[Any], str | None] | None = None) -> Callable[..., Any]:
+    """Build a wrapt wrapper that links a successful load to the model whose bytes it read.
+
+    `framework_from_result` names the framework from the loaded object (joblib: `scikit-learn` for an
+    estimator); when it returns None, or is not given, `framework` applies.
+    """
+    where = f"{hook.name} load"
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        if _bypass(hook):
+            return wrapped(*args, **kwargs)
+        found = None
+        with guard(where):
+            found = recording.resolve_target(target(instance, args, kwargs))
+        result = _call_once(wrapped, args, kwargs)
+        with guard(where):
+            named = framework_from_result(result) if framework_from_result is not None else None
+            recording.record_load(found, named or _framework(framework, instance, args, kwargs))
+        return result
+
+    return wrapper

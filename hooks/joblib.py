@@ -1,0 +1,92 @@
+"""joblib: `joblib.dump` registers an output snapshot, `joblib.load` links an input model.
+
+Recorded: dumps to a path (str / PathLike) or to an open file that has a path, with or without
+compression (joblib writes exactly the file it was given: `compress=` and a `.z`/`.gz`/`.bz2`/`.xz`/
+`.lzma` extension change the bytes, never the file name); loads likewise.
+Not recorded: dumps into `BytesIO` or other pathless buffers.
+
+Framework of a snapshot: `scikit-learn` when the dumped object's type comes from `sklearn`, `xgboost`
+for xgboost objects (`XGBClassifier`, `Booster`, ...), else `joblib`. A load names the framework the
+same way from the object it returned (used when the file is unknown and becomes an imported model).
+
+Aliases, decided: only the public bindings `joblib.dump` and `joblib.load` are wrapped.
+`joblib.numpy_pickle.dump/load` are left alone on purpose: joblib's own machinery calls them
+(`Memory` writes and reads its cache through `numpy_pickle.dump/load`; `Parallel`'s memmapping of large
+arrays uses `_memmapping_reducer`'s own `dump` binding), and that traffic is cache, not models.
+A user calling `joblib.numpy_pickle.dump` directly is therefore not recorded. scikit-learn's dataset
+fetchers (`fetch_20newsgroups`, `fetch_covtype`, ...) cache their downloads with `joblib.dump/load`: a call
+made from `sklearn.datasets` is not recorded either (one look at the calling frame).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+from autolog.instrumentation import Hook
+from autolog.wrappers import arg, load_wrapper, save_wrapper
+
+_destination = arg(1, "filename")
+_source = arg(0, "filename")
+
+
+def _called_from_dataset_cache() -> bool:
+    """True when the code calling joblib is scikit-learn's dataset fetchers (a download cache, not a model)."""
+    frame = sys._getframe(1)
+    while frame is not None and (frame.f_globals.get("__name__") or "").startswith(("autolog", "wrapt")):
+        frame = frame.f_back
+    return frame is not None and (frame.f_globals.get("__name__") or "").startswith("sklearn.datasets")
+
+
+def _dump_target(instance: Any, args: tuple, kwargs: dict) -> Any:
+    return None if _called_from_dataset_cache() else _destination(instance, args, kwargs)
+
+
+def _load_target(instance: Any, args: tuple, kwargs: dict) -> Any:
+    return None if _called_from_dataset_cache() else _source(instance, args, kwargs)
+
+
+def framework_of(obj: Any) -> str:
+    """`scikit-learn`, `xgboost` or `joblib`, from the package that defines the object's type."""
+    root = (getattr(type(obj), "__module__", None) or "").split(".")[0]
+    if root == "sklearn":
+        return "scikit-learn"
+    if root == "xgboost":
+        return "xgboost"
+    return "joblib"
+
+
+def _dumped(instance: Any, args: tuple, kwargs: dict) -> str:
+    return framework_of(kwargs["value"] if "value" in kwargs else args[0] if args else None)
+
+
+def _flush_open_file(result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+    """After a dump into an open file: flush it, so that the snapshot holds the whole dump and not what
+    happened to leave the file's buffer. Returns None: the target found before the call stands."""
+    target = _destination(instance, args, kwargs)
+    if target is not None and not isinstance(target, (str, bytes, os.PathLike)):
+        flush = getattr(target, "flush", None)
+        if callable(flush) and not getattr(target, "closed", False):
+            flush()
+
+
+class JoblibHook(Hook):
+    name = "joblib"
+    watches = ("joblib",)
+    distribution = "joblib"
+    min_version = (1, 0)
+    max_version = (2,)
+
+    def patch(self, module: ModuleType) -> None:
+        # joblib.dump(value, filename, compress=0, protocol=None): the public persistence entry point;
+        # joblib's Memory/Parallel internals write through other bindings and stay unrecorded.
+        self.wrap(module, "dump", save_wrapper(self, target=_dump_target, framework=_dumped,
+                                               from_result=_flush_open_file))
+        # joblib.load(filename, mmap_mode=None, ...): the public counterpart; the model is the returned object.
+        self.wrap(module, "load", load_wrapper(self, target=_load_target, framework="joblib",
+                                               framework_from_result=framework_of))
+
+
+HOOK = JoblibHook

@@ -1,0 +1,58 @@
+"""PyTorch: `torch.save` registers an output snapshot, `torch.load` links an input model.
+
+Recorded: saves to a path (str / PathLike) or to an open file that has a path; loads likewise
+(state dicts, whole pickled modules, `weights_only` loads, TorchScript archives that `torch.load`
+hands to `torch.jit.load`, and `.safetensors` files that it hands to `safetensors.torch.load_file`).
+Not recorded: saves into `BytesIO` or other pathless buffers (Lightning writes checkpoints that way and
+then through fsspec), which have no file to snapshot; `torch.jit.save` / a direct `torch.jit.load`
+(TorchScript export is not in the hook's contract).
+
+Aliases (checked against torch 2.13): `torch.save is torch.serialization.save` and
+`torch.load is torch.serialization.load` — one function each, two module bindings, and no other torch
+module binds them. Both bindings are wrapped, each wrapper around the same original, so a call through
+either records and unpatching restores both. Internal callers (`torch.hub`, `torch.distributed.checkpoint`)
+go through these bindings. `torch.load` of a `.safetensors` file calls `safetensors.torch.load_file`
+inside: the nested-call flag makes that one load, recorded here with framework `safetensors`.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+from autolog.instrumentation import Hook
+from autolog.wrappers import arg, load_wrapper, save_wrapper
+
+_load_source = arg(0, "f")
+
+
+def _load_framework(instance: Any, args: tuple, kwargs: dict) -> str:
+    """`torch.load` reads `.safetensors` files with safetensors (torch >= 2.7); name the format honestly."""
+    source = _load_source(instance, args, kwargs)
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".safetensors"):
+        return "safetensors"
+    return "pytorch"
+
+
+class TorchHook(Hook):
+    name = "torch"
+    watches = ("torch",)
+    distribution = "torch"
+    min_version = (1, 13)
+    max_version = (3,)
+
+    def patch(self, module: ModuleType) -> None:
+        import torch.serialization as serialization
+
+        # torch.save(obj, f, ...): `f` is the destination; the public entry point every caller uses.
+        save = save_wrapper(self, target=arg(1, "f"), framework="pytorch")
+        # torch.load(f, map_location=None, ...): `f` is the source; every format torch.load reads goes through it.
+        load = load_wrapper(self, target=_load_source, framework=_load_framework)
+        # `torch.save` and `torch.serialization.save` are two bindings of one function: wrap both.
+        for owner in (module, serialization):
+            self.wrap(owner, "save", save)
+            self.wrap(owner, "load", load)
+
+
+HOOK = TorchHook

@@ -206,7 +206,8 @@ def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
         for name, on in wanted.items():
             _registry.wanted[name] = on
             if on:
-                _registry.register(name)
+                with guard(f"{name} hook setup"):
+                    _registry.register(name)
                 if name in _registry.hooks:
                     _registry.hooks[name].enabled = True
             elif name in _registry.hooks:

@@ -74,9 +74,17 @@ def _settled(checkpoint: Any, prefix: Any) -> Target | str | None:
     return checkpoint_target(prefix)
 
 
+def _in_async_writer() -> bool:
+    """True in TF's background async-checkpoint thread, which calls Checkpoint.save again: the call the
+    user made is recorded in their thread, and a contextvar does not follow TF into its own thread."""
+    from tensorflow.python.checkpoint import checkpoint_context
+
+    return checkpoint_context.in_async_metrics_context()
+
+
 def _saved(result: Any, instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
-    # Checkpoint.save / .write return the prefix they wrote (write: on TF >= 2.x eager, a str).
-    return _settled(instance, result)
+    # Checkpoint.save / .write return the prefix they wrote.
+    return None if _in_async_writer() else _settled(instance, result)
 
 
 def _manager_saved(result: Any, instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
@@ -99,10 +107,12 @@ def _next_number(checkpoint: Any, given: Any = None) -> int | None:
 def _to_write(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
     # Before write(prefix): an earlier snapshot of the same prefix must not be rewritten in place
     # (TF rewrites `.index` files in place), so the core protects the files about to be replaced.
-    return checkpoint_target(arg(0, "file_prefix")(instance, args, kwargs))
+    return None if _in_async_writer() else checkpoint_target(arg(0, "file_prefix")(instance, args, kwargs))
 
 
 def _to_save(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+    if _in_async_writer():
+        return None
     prefix, number = arg(0, "file_prefix")(instance, args, kwargs), _next_number(instance)
     return None if prefix is None or number is None else checkpoint_target(f"{os.fsdecode(prefix)}-{number}")
 

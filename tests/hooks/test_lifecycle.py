@@ -13,7 +13,7 @@ import textwrap
 import pytest
 import wrapt
 
-instrumentation = importlib.import_module("autolog.instrumentation")  # `autolog.instrumentation` is also a function
+instrumentation = importlib.import_module("autolog.instrumentation")
 HOOK_NAMES = instrumentation.HOOK_NAMES
 
 
@@ -22,15 +22,22 @@ def hook_class(name: str) -> type:
 
 
 def require_framework(name: str) -> list:
-    """Import the hook's watched modules that are installed; skip the test when none is."""
+    """Import the hook's watched modules that are installed; skip the test when none is.
+
+    A module without `__file__` is a namespace package, such as a test folder named like the framework
+    (`tests/hooks/joblib/`) found on sys.path, not the framework.
+    """
+    cls = hook_class(name)
     modules = []
-    for module_name in hook_class(name).watches:
+    for module_name in cls.watches:
         try:
-            modules.append(importlib.import_module(module_name))
+            module = importlib.import_module(module_name)
         except ImportError:
-            pass
+            continue
+        if getattr(module, "__file__", None):
+            modules.append(module)
     if not modules:
-        pytest.skip(f"{name}: none of {hook_class(name).watches} is installed")
+        pytest.skip(f"{name}: none of {cls.watches} is installed")
     return modules
 
 
@@ -147,7 +154,7 @@ def test_all_hooks_together_never_wrap_each_other():
         assert p.owner.__dict__.get(p.attr) is p.wrapper
         assert not isinstance(p.wrapper.__wrapped__, wrapt.ObjectProxy), (name, p.owner, p.attr)
     instrumentation.uninstrument()
-    for name, p in patched:
+    for _, p in patched:
         if p.original is instrumentation._MISSING:
             assert p.attr not in p.owner.__dict__
         else:

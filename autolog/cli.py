@@ -1,0 +1,327 @@
+"""`autolog` command line: list tasks and models, show one, trace lineage, fetch copies, finish uploads.
+
+Every listing takes `--json` for scripts; otherwise a rich table for people. Ids may be abbreviated to
+any unique prefix, as with git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+
+
+def _session():
+    from .lifecycle import get_session
+
+    return get_session()
+
+
+def _resolve(table: str, key: str) -> dict[str, Any] | None:
+    """A row by exact id or unique id prefix; SystemExit naming the problem when ambiguous."""
+    store = _session().store
+    row = store.call("get", table, key)
+    if row is not None:
+        return row
+    if len(key) < 4:
+        return None
+    rows = store.call("select", table, None, id_prefix=key, limit=2)
+    if len(rows) > 1:
+        raise SystemExit(f"autolog: id prefix {key!r} matches several {table}; give more characters")
+    return rows[0] if rows else None
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(value)
+
+
+def task_dict(task: Any) -> dict[str, Any]:
+    return {"id": task.id, "project": task.project, "name": task.name, "status": task.status,
+            "output_uri": task.output_uri, "tags": list(task.tags), "started": _when(task.started),
+            "ended": _when(task.ended), **task.run_info}
+
+
+def model_dict(model: Any) -> dict[str, Any]:
+    return {"id": model.id, "name": model.name, "framework": model.framework, "task_id": model.task_id,
+            "uri": model.uri, "local_path": model.local_path, "size": model.size, "hash": model.hash,
+            "created": _when(model.created), "upload_state": model.upload_state}
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+# -- commands -------------------------------------------------------------------------------------------
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from .task import Task
+
+    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None)[: args.limit]
+    if args.json:
+        _print_json([task_dict(t) for t in tasks])
+    else:
+        _table("tasks", ["id", "project", "task", "status", "started", "tags"],
+               [(t.id[:12], t.project, t.name, t.status, _when(t.started), ",".join(t.tags)) for t in tasks])
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .model import Model
+
+    models = Model.query(project=args.project, task_id=args.task_id, name=args.name,
+                         framework=args.framework)[: args.limit]
+    if args.json:
+        _print_json([model_dict(m) for m in models])
+    else:
+        _table("models", ["id", "name", "framework", "task", "size", "created", "stored at"],
+               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size), _when(m.created),
+                 m.uri or m.local_path) for m in models])
+    return 0
+
+
+def _artifacts_of(task: Any) -> list[Any]:
+    try:
+        return list(task.artifacts.values())
+    except ImportError:  # artifacts support not installed in this build
+        return []
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .model import Model
+    from .task import Task
+
+    row = _resolve("tasks", args.id)
+    if row is None:
+        model_row = _resolve("models", args.id)
+        if model_row is None:
+            raise SystemExit(f"autolog: no task or model with id {args.id!r}")
+        model = Model._from_row(model_row)
+        data = {**model_dict(model), "consumers": [t.id for t in model.consumers]}
+        if args.json:
+            _print_json(data)
+        else:
+            _table(f"model {model.id}", ["field", "value"], list(data.items()))
+        return 0
+    task = Task._from_row(_session(), row)
+    models = task.models
+    artifacts = _artifacts_of(task)
+    if args.json:
+        _print_json({**task_dict(task), "models": {k: [model_dict(m) for m in v] for k, v in models.items()},
+                     "artifacts": [artifact_dict(a) for a in artifacts]})
+        return 0
+    _table(f"task {task.id}", ["field", "value"], list(task_dict(task).items()))
+    for kind in ("input", "output"):
+        _table(f"{kind} models", ["id", "name", "framework", "producer", "size", "stored at"],
+               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size), m.uri or m.local_path)
+                for m in models[kind]])
+    _table("artifacts", ["name", "type", "size", "preview", "stored at"],
+           [(a.name, a.type, _size(a.size), a.preview(), a.uri) for a in artifacts])
+    return 0
+
+
+def artifact_dict(artifact: Any) -> dict[str, Any]:
+    return {"name": artifact.name, "type": artifact.type, "uri": artifact.uri, "size": artifact.size,
+            "hash": artifact.hash, "metadata": artifact.metadata, "created": _when(artifact.created)}
+
+
+def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
+    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut."""
+    from .task import Task
+
+    seen = set() if seen is None else seen
+    task = Task.get_task(task_id)
+    seen.add(task.id)
+    inputs = []
+    for model in task.models["input"]:
+        producer = None
+        if model.task_id and model.task_id not in seen:
+            producer = lineage_tree(model.task_id, seen)
+        inputs.append({"model": model_dict(model), "producer": producer})
+    return {"task": task_dict(task), "inputs": inputs}
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from .model import Model
+
+    row = _resolve("tasks", args.id)
+    root_model = None
+    if row is None:
+        model_row = _resolve("models", args.id)
+        if model_row is None:
+            raise SystemExit(f"autolog: no task or model with id {args.id!r}")
+        root_model = Model._from_row(model_row)
+        tree = {"model": model_dict(root_model),
+                "producer": lineage_tree(root_model.task_id) if root_model.task_id else None}
+    else:
+        tree = lineage_tree(row["id"])
+    if args.json:
+        _print_json(tree)
+        return 0
+    from rich.console import Console
+    from rich.tree import Tree
+
+    def add_task(node: Tree, sub: dict[str, Any]) -> None:
+        for item in sub["inputs"]:
+            m = item["model"]
+            child = node.add(f"[cyan]model[/] {m['id'][:12]} {m['name']} ({m['framework']})")
+            if item["producer"]:
+                p = item["producer"]["task"]
+                add_task(child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
+                         item["producer"])
+            elif not m["task_id"]:
+                child.add("[dim]imported (no producing task)[/]")
+
+    if root_model is not None:
+        root = Tree(f"[cyan]model[/] {root_model.id[:12]} {root_model.name} ({root_model.framework})")
+        if tree["producer"]:
+            p = tree["producer"]["task"]
+            add_task(root.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
+                     tree["producer"])
+    else:
+        t = tree["task"]
+        root = Tree(f"[green]task[/] {t['id'][:12]} {t['project']}/{t['name']} {t['status']}")
+        add_task(root, tree)
+    Console().print(root)
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    from .model import Model
+    from .task import Task
+
+    if args.artifact is None:
+        model_row = _resolve("models", args.id)
+        if model_row is not None:
+            print(Model._from_row(model_row).get_local_copy())
+            return 0
+    row = _resolve("tasks", args.id)
+    if row is None:
+        raise SystemExit(f"autolog: no task or model with id {args.id!r}")
+    task = Task._from_row(_session(), row)
+    if args.artifact is not None:
+        artifacts = task.artifacts
+        if args.artifact not in artifacts:
+            raise SystemExit(f"autolog: task {task.id} has no artifact {args.artifact!r} "
+                             f"(it has: {', '.join(artifacts) or 'none'})")
+        print(artifacts[args.artifact].get_local_copy())
+        return 0
+    outputs = task.models["output"]
+    if not outputs:
+        raise SystemExit(f"autolog: task {task.id} saved no model; name an artifact to fetch")
+    print(outputs[-1].get_local_copy())
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .sync import resume_orphans
+
+    session = _session()
+    queued = resume_orphans(session, include_live=args.include_live)
+    session.flush()
+    left = sum(len(session.store.call("pending", table)) for table in ("models", "artifacts"))
+    print(f"{queued} upload(s) resumed; {left} still pending")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    cache = _session().cache
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cached entr(ies) from {cache.root}")
+        return 0
+    entries = cache.entries()
+    info = {"path": str(cache.root), "entries": len(entries), "bytes": sum(s for _p, s, _t in entries),
+            "max_bytes": cache.max_bytes}
+    if args.json:
+        _print_json(info)
+    else:
+        _table("cache", ["field", "value"], [(k, _size(v) if "bytes" in k else v) for k, v in info.items()])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autolog", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"autolog {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tasks", help="list tasks, newest first")
+    p.add_argument("--project")
+    p.add_argument("--task", help="task name")
+    p.add_argument("--status", choices=["running", "completed", "failed"])
+    p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_tasks)
+
+    p = sub.add_parser("models", help="list model snapshots, newest first")
+    p.add_argument("--project")
+    p.add_argument("--task-id")
+    p.add_argument("--name", help="file name, e.g. ckpt.pt")
+    p.add_argument("--framework")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_models)
+
+    p = sub.add_parser("show", help="one task (its run info, models and artifacts) or one model")
+    p.add_argument("id", help="task or model id (or a unique prefix)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_show)
+
+    p = sub.add_parser("lineage", help="which models and tasks a task or model came from")
+    p.add_argument("id", help="task or model id (or a unique prefix)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_lineage)
+
+    p = sub.add_parser("get", help="print the local path of a model copy, or of a task's artifact")
+    p.add_argument("id", help="model id, or task id (then its artifact, or its latest model)")
+    p.add_argument("artifact", nargs="?", help="artifact name of the task")
+    p.set_defaults(run=cmd_get)
+
+    p = sub.add_parser("sync", help="finish uploads left pending by processes that ended or crashed")
+    p.add_argument("--include-live", action="store_true", help="also take over uploads of running processes")
+    p.set_defaults(run=cmd_sync)
+
+    p = sub.add_parser("cache", help="inspect or clear the local download cache")
+    p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_cache)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import AutologError
+
+    try:
+        return args.run(args)
+    except AutologError as exc:
+        print(f"autolog: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

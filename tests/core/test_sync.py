@@ -1,0 +1,66 @@
+"""Uploads left behind by a killed process are finished by `autolog sync` with the right bytes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> None:
+    data = os.urandom(8_000_000)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    proc = run_py(f"""
+        import os, signal, autolog
+        import autolog.uploader as uploader
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        # hold the upload back so the kill lands mid-flight, after the pending row is durable
+        original = uploader.storage_for
+        def slow(uri):
+            import time; time.sleep(30)
+            return original(uri)
+        uploader.storage_for = slow
+        model = task.register_model({str(src)!r})
+        task._session.recorder.worker.wait()
+        task._session.store.barrier()
+        print(model.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """, check=False)
+    assert proc.returncode == -9
+    model_id = proc.stdout.strip()
+    import autolog
+
+    assert autolog.Model.get(model_id).upload_state == "pending"
+    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "1" in out.stdout
+    model = autolog.Model.get(model_id)
+    assert model.upload_state == "done"
+    assert Path(model.get_local_copy()).read_bytes() == data
+
+
+def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_path: Path, plain) -> None:
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"orphan")
+    proc = run_py(f"""
+        import os, signal, autolog
+        import autolog.uploader as uploader
+        uploader.Uploader.enqueue = lambda *a, **k: None  # the process dies before uploading
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        model = task.register_model({str(src)!r})
+        task._session.recorder.worker.wait()
+        task._session.store.barrier()
+        print(model.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """, check=False)
+    import autolog
+
+    save, _load = plain
+    task = autolog.init("p", "next")  # finishes the orphan in the background...
+    save(b"the next run's bytes", src)  # ...while this save reuses the path of its staged inode
+    task.flush()
+    model = autolog.Model.get(proc.stdout.strip())
+    assert model.upload_state == "done" and Path(model.uri).read_bytes() == b"orphan"

@@ -51,13 +51,13 @@ class Hook:
     """Base class of a framework hook. Subclasses declare data and implement `patch(module)`.
 
     `name` is the public hook name (`init(frameworks={name: False})`), `watches` the modules whose
-    import triggers `patch`, `distribution` the package whose version is checked against
-    `[min_version, max_version)`.
+    import triggers `patch`, `distribution` the package (or tuple of alternative packages, e.g.
+    `tensorflow`/`tensorflow-cpu`) whose version is checked against `[min_version, max_version)`.
     """
 
     name: ClassVar[str]
     watches: ClassVar[tuple[str, ...]]
-    distribution: ClassVar[str]
+    distribution: ClassVar[str | tuple[str, ...]]
     min_version: ClassVar[tuple[int, ...]] = ()
     max_version: ClassVar[tuple[int, ...] | None] = None
 
@@ -113,10 +113,14 @@ class Hook:
         return bool(self._patches)
 
     def version(self) -> str:
-        try:
-            return importlib.metadata.version(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
+        """Installed version of the first of `distribution` (a name or a tuple of names) that is present."""
+        names = (self.distribution,) if isinstance(self.distribution, str) else self.distribution
+        for name in names:
+            try:
+                return importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return "unknown"
 
     def version_supported(self) -> bool:
         release = _release(self.version())

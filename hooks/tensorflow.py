@@ -137,7 +137,7 @@ def _export_dir(position: int) -> Any:
 class TensorFlowHook(Hook):
     name = "tensorflow"
     watches = ("tensorflow",)
-    distribution = "tensorflow"  # tensorflow-cpu installs the same import package
+    distribution = ("tensorflow", "tensorflow-cpu")  # either wheel provides the same import package
     min_version = (2, 13)
     max_version = (3,)
 

@@ -95,6 +95,7 @@ artifacts = Table(
     Column("owner_host", String(255)),
     Column("owner_pid", Integer),
     Column("error", Text),
+    Column("tree_hash", String(64)),  # folder artifacts: hash of the extracted folder (`hash_members`)
 )
 
 fingerprints = Table(

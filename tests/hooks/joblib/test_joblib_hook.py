@@ -345,8 +345,8 @@ def test_uninstrument_restores_the_originals_and_wrappers_never_stack(tmp_path: 
 
     original_dump, original_load = numpy_pickle.__dict__["dump"], numpy_pickle.__dict__["load"]
     task = autolog.init("p", "unpatch")
-    autolog.instrumentation(True)
-    autolog.instrumentation({"joblib": True})
+    autolog.instrument(True)
+    autolog.instrument({"joblib": True})
     assert patched_hooks()["joblib"]
     assert joblib.dump.__wrapped__ is original_dump and joblib.load.__wrapped__ is original_load
     joblib.dump({"a": 1}, tmp_path / "m.pkl")
@@ -358,7 +358,7 @@ def test_uninstrument_restores_the_originals_and_wrappers_never_stack(tmp_path: 
     joblib.dump({"a": 1}, tmp_path / "n.pkl")
     assert len(_outputs(task)) == 1
 
-    autolog.instrumentation(True)
+    autolog.instrument(True)
     assert joblib.dump.__wrapped__ is original_dump
     joblib.dump({"a": 1}, tmp_path / "o.pkl")
     assert len(_outputs(task)) == 2

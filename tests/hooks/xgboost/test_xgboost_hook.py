@@ -261,8 +261,8 @@ def test_uninstrument_restores_the_originals_and_wrappers_never_stack(tmp_path: 
     from xgboost.sklearn import XGBClassifier, XGBModel
 
     task = autolog.init("p", "unpatch")
-    autolog.instrumentation(True)
-    autolog.instrumentation({"xgboost": True})
+    autolog.instrument(True)
+    autolog.instrument({"xgboost": True})
     assert patched_hooks()["xgboost"]
     originals = {owner: {attr: owner.__dict__[attr].__wrapped__ for attr in ("save_model", "load_model")}
                  for owner in (Booster, XGBModel)}
@@ -282,6 +282,6 @@ def test_uninstrument_restores_the_originals_and_wrappers_never_stack(tmp_path: 
     _classifier().save_model(tmp_path / "c.json")
     assert len(task.models["output"]) == 1
 
-    autolog.instrumentation(True)
+    autolog.instrument(True)
     _classifier().save_model(tmp_path / "d.json")
     assert len(task.models["output"]) == 2

@@ -1,3 +1,6 @@
 """Workloads, each run in its own process: `python -m bench.workloads NAME --workdir DIR --out FILE`."""
 
-NAMES = ("startup", "save", "load", "joblib", "hashing", "upload", "incumbents")
+# workload name -> module in this package
+MODULES = {"startup": "startup", "save": "save", "load": "load", "joblib": "forest", "hashing": "hashing",
+           "upload": "upload", "incumbents": "incumbents"}
+NAMES = tuple(MODULES)

@@ -34,7 +34,8 @@ class Linear(tf.Module):
 
 def make_data(n: int = 256) -> tuple[tf.Tensor, tf.Tensor]:
     x = tf.random.stateless_normal([n, 4], seed=[0, 1])
-    return x, x @ tf.constant([[1.0], [-2.0], [0.5], [3.0]]) + 0.7
+    noise = 0.1 * tf.random.stateless_normal([n, 1], seed=[2, 3])
+    return x, x @ tf.constant([[1.0], [-2.0], [0.5], [3.0]]) + 0.7 + noise
 
 
 def train(model: Linear, optimizer: tf.optimizers.Optimizer, manager: tf.train.CheckpointManager,

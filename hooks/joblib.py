@@ -20,7 +20,6 @@ made from `sklearn.datasets` is not recorded either (one look at the calling fra
 
 from __future__ import annotations
 
-import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -62,16 +61,6 @@ def _dumped(instance: Any, args: tuple, kwargs: dict) -> str:
     return framework_of(kwargs["value"] if "value" in kwargs else args[0] if args else None)
 
 
-def _flush_open_file(result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
-    """After a dump into an open file: flush it, so that the snapshot holds the whole dump and not what
-    happened to leave the file's buffer. Returns None: the target found before the call stands."""
-    target = _destination(instance, args, kwargs)
-    if target is not None and not isinstance(target, (str, bytes, os.PathLike)):
-        flush = getattr(target, "flush", None)
-        if callable(flush) and not getattr(target, "closed", False):
-            flush()
-
-
 class JoblibHook(Hook):
     name = "joblib"
     watches = ("joblib",)
@@ -82,8 +71,7 @@ class JoblibHook(Hook):
     def patch(self, module: ModuleType) -> None:
         # joblib.dump(value, filename, compress=0, protocol=None): the public persistence entry point;
         # joblib's Memory/Parallel internals write through other bindings and stay unrecorded.
-        self.wrap(module, "dump", save_wrapper(self, target=_dump_target, framework=_dumped,
-                                               from_result=_flush_open_file))
+        self.wrap(module, "dump", save_wrapper(self, target=_dump_target, framework=_dumped))
         # joblib.load(filename, mmap_mode=None, ...): the public counterpart; the model is the returned object.
         self.wrap(module, "load", load_wrapper(self, target=_load_target, framework="joblib",
                                                framework_from_result=framework_of))

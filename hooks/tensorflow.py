@@ -141,17 +141,6 @@ class TensorFlowHook(Hook):
     min_version = (2, 13)
     max_version = (3,)
 
-    def version(self) -> str:
-        found = super().version()
-        if found == "unknown":
-            import importlib.metadata
-
-            try:
-                return importlib.metadata.version("tensorflow-cpu")
-            except importlib.metadata.PackageNotFoundError:
-                return found
-        return found
-
     def patch(self, module: ModuleType) -> None:
         from tensorflow.python.checkpoint import checkpoint, checkpoint_management
         from tensorflow.python.saved_model import load, save

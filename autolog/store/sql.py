@@ -46,8 +46,8 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
         for attempt in range(12):
             try:
                 return fn(self, *args, **kwargs)
-            except OperationalError:
-                if attempt == 11:
+            except OperationalError as exc:
+                if attempt == 11 or not _transient(exc):
                     raise
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 3.0)
@@ -235,6 +235,13 @@ class SqlStore:
             conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
                          .values(replaced=True))
             conn.execute(a.insert().values(**row))
+
+
+def _transient(exc: OperationalError) -> bool:
+    """Worth retrying: a locked/busy SQLite file or a dropped connection, not a schema or SQL error."""
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return exc.connection_invalidated or any(word in text for word in (
+        "locked", "busy", "could not connect", "connection", "server closed", "timeout", "terminating"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

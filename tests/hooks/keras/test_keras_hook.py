@@ -290,3 +290,15 @@ def test_uninstrument_restores_the_exact_originals(task, tmp_path: Path):
     assert keras.models.load_model.__wrapped__ is loader
     tiny().save(tmp_path / "recorded.keras")
     assert [m.name for m in task.models["output"]] == ["recorded.keras"]
+
+
+def test_keras_example_runs(run_py, tmp_path: Path):
+    example = Path(__file__).resolve().parents[3] / "examples" / "keras_train.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    proc = run_py(f"import runpy; runpy.run_path({str(example)!r}, run_name='__main__')", env=CHILD_ENV)
+    (train,) = autolog.Task.query(project="keras-quickstart", task="train")
+    (evaluate,) = autolog.Task.query(project="keras-quickstart", task="evaluate")
+    assert len(train.models["output"]) >= 1
+    assert [m.id for m in evaluate.models["input"]] == [train.models["output"][-1].id]
+    assert f"made by task {train.id}" in proc.stdout

@@ -316,3 +316,16 @@ def test_async_checkpoint_is_recorded_once_when_written(task, tmp_path: Path):
     assert [m.local_path for m in models] == [first, second]
     for value, model in zip((1.0, 2.0), models):
         assert restored(os.path.join(model.get_local_copy(), model.name)) == [value, value]
+
+
+def test_tf_checkpoint_example_runs(run_py, tmp_path: Path):
+    example = Path(__file__).resolve().parents[3] / "examples" / "tf_checkpoint.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    proc = run_py(f"import runpy; runpy.run_path({str(example)!r}, run_name='__main__')", env=CHILD_ENV)
+    assert "resumed at step 20" in proc.stdout
+    (train,) = autolog.Task.query(project="tf-quickstart", task="train")
+    (resume,) = autolog.Task.query(project="tf-quickstart", task="resume")
+    assert [m.name for m in train.models["output"]] == ["ckpt-1", "ckpt-2", "ckpt-3"]
+    assert [m.id for m in resume.models["input"]] == [train.models["output"][0].id]
+    assert f"made by task {train.id}" in proc.stdout

@@ -119,10 +119,13 @@ class FolderSerializer(Serializer):
         tree = blake3()
         total = 0
         members = member_files(os.fspath(obj))
-        with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        # Level 1: several times faster than the default for a few per cent more bytes (this runs on the
+        # caller's thread; folders often hold images or binaries that hardly compress anyway).
+        with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for rel, full in members:
                 info = zipfile.ZipInfo.from_file(full, rel, strict_timestamps=False)
                 info.compress_type = zipfile.ZIP_DEFLATED
+                info._compresslevel = 1  # what ZipFile.open(info, "w") compresses with (3.10 to 3.13+)
                 hasher = blake3()
                 # One read per file feeds the archive and the hash of the extracted tree (`hash_members`).
                 with open(full, "rb") as src, archive.open(info, "w") as out:
@@ -173,8 +176,8 @@ class NumpySerializer(Serializer):
     def dump(self, obj: Any, dest: str) -> Written:
         import numpy as np
 
-        with open(dest, "wb") as fh:
-            np.savez_compressed(fh, array=obj)
+        with open(dest, "wb") as fh:  # uncompressed: this runs on the caller's thread, at memory speed
+            np.savez(fh, array=obj)
         return Written({"shape": list(obj.shape), "dtype": str(obj.dtype)})
 
     def load(self, path: str, preview: dict[str, Any]) -> Any:
@@ -225,21 +228,20 @@ class PandasSerializer(Serializer):
 
 
 class ImageSerializer(Serializer):
-    """A PIL image: JPEG (quality 95) for RGB/L/CMYK, PNG for alpha and other modes PNG holds, else TIFF."""
+    """A PIL image: JPEG (quality 95) for RGB/L/CMYK, PNG for alpha, palette and 1-bit, TIFF for I/F/LAB."""
 
     type = "image"
     suffix = ".jpg"
 
-    def accepts(self, obj: Any) -> bool:
-        return _is_instance_of(obj, "PIL", "Image")
+    FORMATS = {**dict.fromkeys(("RGB", "L", "CMYK"), ("JPEG", ".jpg")),
+               **dict.fromkeys(("RGBA", "LA", "P", "PA", "1", "I;16"), ("PNG", ".png")),
+               **dict.fromkeys(("I", "F", "YCbCr", "LAB", "I;16B", "I;16L"), ("TIFF", ".tiff"))}
 
-    @staticmethod
-    def _format(image: Any) -> tuple[str, str]:
-        if image.mode in ("RGB", "L", "CMYK"):
-            return "JPEG", ".jpg"
-        if image.mode in ("RGBA", "LA", "P", "PA", "1", "I", "I;16", "La", "RGBa"):
-            return "PNG", ".png"
-        return "TIFF", ".tiff"
+    def accepts(self, obj: Any) -> bool:  # a mode no format holds (HSV) is pickled instead
+        return _is_instance_of(obj, "PIL", "Image") and obj.mode in self.FORMATS
+
+    def _format(self, image: Any) -> tuple[str, str]:
+        return self.FORMATS[image.mode]
 
     def file_name(self, obj: Any, name: str) -> str:
         from .storage import safe_segment
@@ -251,7 +253,10 @@ class ImageSerializer(Serializer):
     def dump(self, obj: Any, dest: str) -> Written:
         fmt, _suffix = self._format(obj)
         options = {"quality": 95} if fmt == "JPEG" else {}
-        obj.save(dest, format=fmt, **options)
+        try:
+            obj.save(dest, format=fmt, **options)
+        except (OSError, ValueError, KeyError) as exc:
+            raise TypeError(f"cannot store a PIL image of mode {obj.mode!r} as {fmt}: {exc}") from None
         return Written({"size": list(obj.size), "mode": obj.mode, "format": fmt})
 
     def load(self, path: str, preview: dict[str, Any]) -> Any:

@@ -4,7 +4,6 @@ previews, integrity, pickle gating, zip slip and names that try to climb out of 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -292,3 +291,16 @@ def test_the_example_runs(run_py, home):
         pytest.skip("examples/ is not part of this installation")
     out = run_py(example.read_text())
     assert "train: raw.csv, 4 shards" in out.stdout
+
+
+@pytest.mark.parametrize(("mode", "suffix"), [("RGB", ".jpg"), ("L", ".jpg"), ("RGBA", ".png"), ("P", ".png"),
+                                              ("1", ".png"), ("F", ".tiff"), ("I", ".tiff"), ("HSV", ".pkl")])
+def test_image_modes_keep_their_mode(task, mode, suffix):
+    image_mod = pytest.importorskip("PIL.Image")
+    image = image_mod.new(mode, (4, 3))
+    art = task.upload_artifact(f"img-{mode}", image, wait=True)
+    assert art.uri.endswith(suffix) and art.type == ("pickle" if suffix == ".pkl" else "image")
+    back = art.get()
+    assert back.mode == mode and back.size == (4, 3)
+    if suffix != ".jpg":
+        assert back.tobytes() == image.tobytes()

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import load_settings
+from .log import strict, swallowed_in_strict_mode
 from .session import Session
 from .task import COMPLETED, FAILED, Task
 
@@ -125,6 +126,11 @@ def _at_exit() -> None:
         task.close(status, timeout=task._session.settings.upload_timeout)
     if _session is not None:
         _session.close(timeout=10)
+    if strict() and swallowed_in_strict_mode:
+        # Test runs only: an internal error swallowed off the caller's thread must fail the process.
+        print("autolog (strict): internal errors were swallowed:\n  " + "\n  ".join(swallowed_in_strict_mode),
+              file=sys.stderr, flush=True)
+        os._exit(70)
 
 
 def _after_fork_in_child() -> None:

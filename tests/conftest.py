@@ -31,10 +31,16 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     for var in ("AUTOLOG_CONFIG", "AUTOLOG_TRACKING_URI", "AUTOLOG_DEFAULT_OUTPUT_URI", "AUTOLOG_CACHE_DIR",
                 "AUTOLOG_CACHE_MAX_BYTES", "AUTOLOG_DISABLE", "RANK"):
         monkeypatch.delenv(var, raising=False)
+    import autolog.log
+
+    autolog.log.swallowed_in_strict_mode.clear()
     yield root / "home"
     import autolog.lifecycle
 
     autolog.lifecycle.reset_for_tests()
+    swallowed = list(autolog.log.swallowed_in_strict_mode)
+    autolog.log.swallowed_in_strict_mode.clear()
+    assert not swallowed or os.environ.get("AUTOLOG_STRICT") == "0", f"internal errors swallowed: {swallowed}"
 
 
 @pytest.fixture

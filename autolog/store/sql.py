@@ -241,7 +241,8 @@ def _transient(exc: OperationalError) -> bool:
     """Worth retrying: a locked/busy SQLite file or a dropped connection, not a schema or SQL error."""
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return exc.connection_invalidated or any(word in text for word in (
-        "locked", "busy", "could not connect", "connection", "server closed", "timeout", "terminating"))
+        "locked", "busy", "could not connect", "connection", "server closed", "timeout", "terminating",
+        "already exists"))  # two processes creating the schema at the same moment
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

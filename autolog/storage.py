@@ -77,7 +77,10 @@ class Storage:
             self.fs.makedirs(parent, exist_ok=True)
         if os.path.isdir(local_path):
             for rel, full in member_files(local_path):
-                self.fs.put_file(str(full), f"{target}/{rel}")
+                member = f"{target}/{rel}"
+                if not atomic_by_nature:
+                    self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.put_file(str(full), member)
         else:
             self.fs.put_file(local_path, target)
         if not atomic_by_nature:

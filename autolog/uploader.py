@@ -43,8 +43,12 @@ class Uploader:
                     storage.put(staged_path, dest_uri)
                 break
             except FileNotFoundError:
-                self._fail(table, row_id, f"staged bytes at {staged_path} are gone")
-                return
+                if not os.path.exists(staged_path):
+                    self._fail(table, row_id, f"staged bytes at {staged_path} are gone")
+                    return
+                if delay is None:
+                    raise
+                time.sleep(delay)
             except Exception as exc:  # noqa: BLE001 - any backend error may be transient: retry, then record
                 if delay is None:
                     self._fail(table, row_id, f"{type(exc).__name__}: {exc}")

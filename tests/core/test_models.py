@@ -93,3 +93,19 @@ def test_memory_output_uri(tmp_path: Path) -> None:
     stored = autolog.Model.get(model.id)
     assert stored.uri.startswith("memory://bucket/models/p/t.")
     assert Path(stored.get_local_copy()).read_bytes() == b"in memory"
+
+
+def test_multi_file_checkpoint_named_by_a_prefix_is_one_model(tmp_path: Path) -> None:
+    from autolog.recording import Target
+
+    folder = tmp_path / "ckpts"
+    folder.mkdir()
+    members = [folder / "ckpt-1.index", folder / "ckpt-1.data-00000-of-00001"]
+    for member in members:
+        member.write_bytes(member.name.encode())
+    with autolog.init("p", "t", output_uri=str(tmp_path / "out")) as task:
+        task._record_output(Target(str(folder / "ckpt-1"), files=tuple(map(str, members))), "tensorflow")
+    [model] = task.models["output"]
+    assert model.is_dir and model.upload_state == "done" and model.name == "ckpt-1"
+    copy = Path(model.get_local_copy())
+    assert sorted(p.name for p in copy.iterdir()) == ["ckpt-1.data-00000-of-00001", "ckpt-1.index"]

@@ -20,8 +20,8 @@ Not recorded: URIs (`gs://...`), `restore(None)`, a `CheckpointManager.save` ski
 Nesting: `Checkpoint.restore` calls `read`, and `keras.Model.export` calls `tf.saved_model.save`; the
 nested call counts once (the outer one). With the keras hook off, an export is recorded here instead.
 Async checkpoints (`CheckpointOptions(experimental_enable_async_checkpoint=True)`) return before their
-files exist; the hook then waits for that write (`Checkpoint.sync()`) before recording, since a snapshot
-of a half-written checkpoint would be worthless.
+files are written; the hook then waits for that write (`Checkpoint.sync()`) before recording, since a
+snapshot of a half-written checkpoint would be worthless: with autolog on, an async save costs its write.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def checkpoint_target(prefix: Any) -> Target | str | None:
 
 
 def _settled(checkpoint: Any, prefix: Any) -> Target | str | None:
-    """After a save: wait for an async write of `prefix` if its files are not there yet, then find them."""
-    path = _local(prefix)
-    if path is not None and not os.path.exists(path + ".index") and hasattr(checkpoint, "sync"):
+    """After a save: wait for an async write of `prefix` to finish (its files may exist half-written), then
+    find them. A synchronous checkpoint has no async helper: no wait."""
+    if getattr(checkpoint, "_async_checkpointer_impl", None) is not None and hasattr(checkpoint, "sync"):
         checkpoint.sync()
     return checkpoint_target(prefix)
 

@@ -66,15 +66,17 @@ def row(workload: str, case: str, metric: str, unit: str, baseline: tuple[str, S
 
     `unit` is `s` (lower is better; shown in ms or s) or `MB/s` (higher is better). `ratio` is
     measured / baseline of the medians; a target is met when the ratio is <= target (>= for throughput).
+    `ratio_of_mins` (the best round of each) is the less noisy figure on a busy machine.
     """
     base, meas = summary(baseline[1]), summary(measured[1])
     ratio = meas["median"] / base["median"] if base["median"] else None
+    ratio_of_mins = meas["min"] / base["min"] if base["min"] else None
     met = None
     if target is not None and ratio is not None:
         met = ratio >= target if higher_is_better else ratio <= target
     return {"workload": workload, "case": case, "metric": metric, "unit": unit,
             "baseline_label": baseline[0], "baseline": base, "measured_label": measured[0], "measured": meas,
-            "ratio": ratio, "added": meas["median"] - base["median"], "target": target,
+            "ratio": ratio, "ratio_of_mins": ratio_of_mins, "added": meas["median"] - base["median"], "target": target,
             "higher_is_better": higher_is_better, "met": met, "note": note}
 
 

@@ -114,7 +114,9 @@ def fmt_value(value: float, unit: str) -> str:
         return f"{value:,.0f} MB/s"
     if abs(value) >= 1:
         return f"{value:.2f} s"
-    return f"{value * 1000:.1f} ms"
+    if abs(value) >= 0.001:
+        return f"{value * 1000:.1f} ms"
+    return f"{value * 1000:.2f} ms"
 
 
 def fmt_stat(stat: dict[str, Any] | None, unit: str) -> str:
@@ -131,6 +133,8 @@ def fmt_ratio(r: dict[str, Any]) -> str:
     if r["unit"] == "s":
         added = r["added"]
         text += f" ({'+' if added >= 0 else '−'}{fmt_value(abs(added), 's')})"
+    if r.get("ratio_of_mins") is not None:
+        text += f"; of mins {r['ratio_of_mins']:.2f}"
     return text
 
 

@@ -18,8 +18,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ..harness import alternate, clock, log, row, settle
-from .common import Switch, parse, write_rows
+from ..harness import alternate, clock, log, row, settle, single
+from .common import InlineTimer, Switch, parse, write_rows
 from .save import MB, state_dict
 
 
@@ -36,7 +36,8 @@ def main(argv: list[str]) -> None:
     switch.task.flush()
     switch.new_task("consumer")
     counter = iter(range(1, 10**6))
-    reps = 4 if ctx.quick else 8
+    reps = 4 if ctx.quick else 10
+    inline = InlineTimer()
 
     def prepare(case: str) -> Path:
         """The file to load this round, made outside the timing."""
@@ -68,11 +69,13 @@ def main(argv: list[str]) -> None:
         def on() -> dict:
             path = prepare(case)
             switch.on()
+            inline.take()
             t = clock()
             torch.load(path)
             latency = clock() - t
+            own = inline.take()
             switch.task.flush()
-            return {"latency": latency, "recorded": clock() - t}
+            return {"latency": latency, "recorded": clock() - t, "inline": own}
 
         def cleanup() -> None:
             for path in work.glob(f"{case}-*.pt"):
@@ -83,6 +86,8 @@ def main(argv: list[str]) -> None:
         case_text = f"100 MB, {label}"
         rows.append(row("torch.load", case_text, "per-call latency", "s", ("bare", res["bare"]["latency"]),
                         ("autolog", res["autolog"]["latency"]), target=target))
+        rows.append(single("torch.load", case_text, "autolog code on the caller's thread, per call", "s", "autolog",
+                           res["autolog"]["inline"], note="a stat and the queueing: no hashing"))
         rows.append(row("torch.load", case_text, "until lineage recorded", "s", ("bare", res["bare"]["latency"]),
                         ("autolog + flush", res["autolog"]["recorded"])))
     inputs = switch.task.models["input"]

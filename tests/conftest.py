@@ -115,3 +115,31 @@ def s3_uri(s3_server: dict, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setitem(fsspec.config.conf, "s3", {**fsspec.config.conf.get("s3", {}),
                                                    "endpoint_url": s3_server["endpoint"]})
     return f"s3://{s3_server['bucket']}/{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    """A local directory used as output_uri: every snapshot is copied there."""
+    return tmp_path / "remote"
+
+
+@pytest.fixture
+def autolog_records(monkeypatch: pytest.MonkeyPatch):
+    """Every record logged on the "autolog" logger, whatever its handlers or propagation; warn-once reset."""
+    import logging
+
+    import autolog.log
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("autolog")
+    handler = Collect(level=logging.DEBUG)
+    logger.addHandler(handler)
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    monkeypatch.setattr(autolog.log, "_seen", set())
+    yield records
+    logger.removeHandler(handler)

@@ -48,23 +48,6 @@ def task(tmp_path: Path):
         yield t
 
 
-@pytest.fixture
-def autolog_records(monkeypatch: pytest.MonkeyPatch):
-    """Every record logged on the "autolog" logger; warn-once state reset."""
-    records: list[logging.LogRecord] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("autolog")
-    handler = Collect(level=logging.DEBUG)
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.DEBUG)
-    monkeypatch.setattr(sys.modules["autolog.log"], "_seen", set())
-    yield records
-    logger.removeHandler(handler)
-
 
 def warnings_in(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
     return [r for r in records if r.levelno >= logging.WARNING]

@@ -31,34 +31,12 @@ def ids(models) -> list[str]:
     return [m.id for m in models]
 
 
-@pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    """A local directory used as output_uri: every snapshot is copied there."""
-    return tmp_path / "remote"
-
 
 @pytest.fixture
 def task(remote: Path):
     with autolog.init("torch-hook", "train", output_uri=str(remote)) as t:
         yield t
 
-
-@pytest.fixture
-def autolog_records(monkeypatch: pytest.MonkeyPatch):
-    """Every record logged on the "autolog" logger, whatever its handlers or propagation; warn-once reset."""
-    records: list[logging.LogRecord] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("autolog")
-    handler = Collect(level=logging.DEBUG)
-    logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.DEBUG)
-    monkeypatch.setattr(importlib.import_module("autolog.log"), "_seen", set())
-    yield records
-    logger.removeHandler(handler)
 
 
 def warnings_in(records: list[logging.LogRecord]) -> list[logging.LogRecord]:

@@ -8,12 +8,24 @@ and reported like every other internal error.
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .log import report_internal_error
+
+
+BACKGROUND_NICENESS = 10
+
+
+def lower_this_threads_priority() -> None:
+    """Let training keep its cores: hashing and copying run at a lower CPU priority (Linux, per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: run at normal priority
 
 
 class Worker:
@@ -35,6 +47,7 @@ class Worker:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        lower_this_threads_priority()
         while True:
             with self._cond:
                 while not self._jobs and not self._stopping:

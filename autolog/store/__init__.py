@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..log import report_internal_error
+from ..worker import lower_this_threads_priority
 
 _STOP = object()
 
@@ -31,6 +32,7 @@ class Store:
         self._thread.start()
 
     def _run(self) -> None:
+        lower_this_threads_priority()
         try:
             from .sql import SqlStore
 

@@ -104,13 +104,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _artifacts_of(task: Any) -> list[Any]:
-    try:
-        return list(task.artifacts.values())
-    except ImportError:  # artifacts support not installed in this build
-        return []
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     from .model import Model
     from .task import Task
@@ -129,7 +122,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     task = Task._from_row(_session(), row)
     models = task.models
-    artifacts = _artifacts_of(task)
+    artifacts = list(task.artifacts.values())
     if args.json:
         _print_json({**task_dict(task), "models": {k: [model_dict(m) for m in v] for k, v in models.items()},
                      "artifacts": [artifact_dict(a) for a in artifacts]})
@@ -224,11 +217,9 @@ def cmd_get(args: argparse.Namespace) -> int:
         raise SystemExit(f"autolog: no task or model with id {args.id!r}")
     task = Task._from_row(_session(), row)
     if args.artifact is not None:
-        artifacts = task.artifacts
-        if args.artifact not in artifacts:
-            raise SystemExit(f"autolog: task {task.id} has no artifact {args.artifact!r} "
-                             f"(it has: {', '.join(artifacts) or 'none'})")
-        print(artifacts[args.artifact].get_local_copy())
+        from .artifact import find_artifact
+
+        print(find_artifact(task.id, args.artifact).get_local_copy())
         return 0
     outputs = task.models["output"]
     if not outputs:

@@ -95,6 +95,17 @@ class Hook:
         setattr(owner, attr, wrapped)
         self._patches.append(_Patch(owner, attr, current, wrapped))
 
+    def alias(self, source: Any, owner: Any, attrs: tuple[str, ...]) -> None:
+        """Point `owner.attr` at the very wrapper already on `source.attr`, when `owner` re-exports the same
+        original (`from x import f`), so `a.f is b.f` still holds while patched; unpatch restores it."""
+        for attr in attrs:
+            ours = [p for p in self._patches if p.owner is source and p.attr == attr]
+            current = owner.__dict__.get(attr)
+            if not ours or current is not ours[0].original:
+                continue  # not patched at the source, or the re-export is something else (or already ours)
+            setattr(owner, attr, ours[0].wrapper)
+            self._patches.append(_Patch(owner, attr, current, ours[0].wrapper))
+
     # -- lifecycle (called by the registry) ----------------------------------------------------------
     def unpatch(self) -> None:
         """Restore every wrapped attribute, if it still holds our wrapper."""

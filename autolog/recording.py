@@ -76,21 +76,13 @@ def resolve_target(obj: Any) -> Target | None:
 
 
 def protect_previous(target: Target | None) -> None:
-    """Before a save: if an earlier snapshot at this path still waits for its upload, keep it intact."""
+    """Before a save: if an earlier snapshot at this path still waits for its upload, keep it intact.
+
+    A TF checkpoint prefix or a SavedModel directory counts member by member: TF rewrites `.index` in place.
+    """
     task = lifecycle.current_task()
     if target is not None and task is not None and not target.from_open_file:
-        task._session.staging.protect(target.path)
-        # A TF checkpoint prefix or a SavedModel directory: TF rewrites member files (`.index`) in place.
-        if target.files is not None:
-            members = list(target.files)
-        elif os.path.isdir(target.path):
-            from .fingerprint import member_files
-
-            members = [str(full) for _rel, full in member_files(target.path)]
-        else:
-            members = []
-        for member in members:
-            task._session.staging.protect(member)
+        task._session.staging.protect(target.path, target.files)
 
 
 def record_save(target: Target | None, framework: str) -> None:

@@ -67,10 +67,21 @@ class Staging:
                 pass  # other file system, or links not allowed: copy
         shutil.copyfile(source, dest)
 
-    def protect(self, path: str) -> None:
-        """Before a save to `path`: if its inode is staged, unlink the name so the save makes a new file."""
+    def protect(self, path: str, files: tuple[str, ...] | None = None) -> None:
+        """Before a save to `path` (or to its member `files`, or the files under a directory `path`): unlink
+        every name whose inode is staged, so the save writes a new file and the staged snapshot stays intact."""
         if not self._staged_inodes and not self._orphans_possible:
             return
+        if files is not None:
+            names = list(files)
+        elif os.path.isdir(path):
+            names = [str(full) for _rel, full in member_files(path)]
+        else:
+            names = [path]
+        for name in names:
+            self._unlink_if_staged(name)
+
+    def _unlink_if_staged(self, path: str) -> None:
         try:
             st = os.stat(path)
         except OSError:

@@ -28,7 +28,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from autolog.instrumentation import Hook, _Patch
+from autolog.instrumentation import Hook
 from autolog.recording import Target
 from autolog.wrappers import arg, load_wrapper, save_wrapper
 
@@ -88,18 +88,7 @@ class KerasHook(Hook):
         for name in _ALIAS_MODULES:
             alias = sys.modules.get(name)
             if alias is not None:
-                self._alias(saving_api, alias, ("load_model", "save_model"))
-
-    def _alias(self, source: Any, owner: Any, attrs: tuple[str, ...]) -> None:
-        """Point `owner.attr` at the very wrapper on `source.attr` when it re-exports the same original,
-        so `keras.models.load_model is keras.saving.load_model` still holds; unpatch restores it."""
-        for attr in attrs:
-            ours = [p for p in self._patches if p.owner is source and p.attr == attr]
-            current = owner.__dict__.get(attr)
-            if not ours or current is not ours[0].original:
-                continue  # not patched at the source, or the re-export is something else (or ours)
-            setattr(owner, attr, ours[0].wrapper)
-            self._patches.append(_Patch(owner, attr, current, ours[0].wrapper))
+                self.alias(saving_api, alias, ("load_model", "save_model"))
 
 
 HOOK = KerasHook

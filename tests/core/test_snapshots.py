@@ -193,3 +193,26 @@ def test_strict_mode_raises_internal_errors(plain, tmp_path: Path, monkeypatch) 
     monkeypatch.setattr(task, "_record_output", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         save(b"x", tmp_path / "a.bin")
+
+
+def test_saves_never_wait_for_a_locked_store_and_lose_nothing(plain, tmp_path: Path, home: Path) -> None:
+    """Another process holds the SQLite store locked: saves still return at once, snapshots stay intact."""
+    import sqlite3
+    import time
+
+    save, _load = plain
+    task = autolog.init("p", "t", output_uri=str(tmp_path / "out"))
+    task.flush()
+    blocker = sqlite3.connect(home / "autolog.db", timeout=1)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        for data in (b"first", b"second"):
+            save(data, tmp_path / "same.bin")  # the second save rewrites the path of a snapshot not yet recorded
+        assert time.monotonic() - started < 1.0
+        time.sleep(1.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    task.flush()
+    assert [Path(m.uri).read_bytes() for m in task.models["output"]] == [b"first", b"second"]

@@ -234,8 +234,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     session = _session()
     queued = resume_orphans(session, include_live=args.include_live)
     session.flush()
-    left = sum(len(session.store.call("pending", table)) for table in ("models", "artifacts"))
-    print(f"{queued} upload(s) resumed; {left} still pending")
+    left: dict[str, int] = {state: sum(len(session.store.call("select", table, {"upload_state": state})) for table in ("models",
+                                                                                                     "artifacts"))
+            for state in ("pending", "failed")}
+    print(f"{queued} upload(s) resumed; {left['pending']} still pending, {left['failed']} failed")
+    return 1 if left["failed"] else 0
     return 0
 
 

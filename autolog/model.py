@@ -91,8 +91,8 @@ class Model:
             current = Model.get(self.id)
         label = f"model {current.id} ({current.name})"
         if current.hash is None:
-            raise IntegrityError(f"{label}: its content was never hashed ({current.upload_state}); "
-                                 f"run `autolog sync` on the machine that saved it")
+            raise IntegrityError(f"{label}: its content is not hashed yet ({current.upload_state}); if the "
+                                 f"process that saved it has ended, run `autolog sync` on that machine")
         if current.uri:
             from .storage import storage_for
 

@@ -214,9 +214,6 @@ class SqlStore:
                 conn.execute(f.update().where(f.c.path == row["path"]).values(**row))
 
     # -- pending uploads ---------------------------------------------------------------------------
-    def pending(self, table: str) -> list[Row]:
-        return self.select(table, {"upload_state": "pending"}, order_by=("created",))
-
     @_retrying
     def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
         """Take over a pending upload from a dead process; False if someone else took it first."""

@@ -216,3 +216,33 @@ def test_saves_never_wait_for_a_locked_store_and_lose_nothing(plain, tmp_path: P
         blocker.close()
     task.flush()
     assert [Path(m.uri).read_bytes() for m in task.models["output"]] == [b"first", b"second"]
+
+
+def test_failing_uploads_never_reach_the_user_and_sync_finishes_them_later(plain, tmp_path: Path, lenient,
+                                                                          monkeypatch, caplog) -> None:
+    import autolog.uploader
+
+    monkeypatch.setattr(autolog.uploader, "RETRY_DELAYS", (0.01, 0.01))
+    save, load = plain
+    out = tmp_path / "out"
+    task = autolog.init("p", "t", output_uri=str(out))
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(b"not a folder")  # the storage breaks mid-run: every upload fails
+    with caplog.at_level(logging.WARNING, logger="autolog"):
+        assert save(b"kept", tmp_path / "a.bin") is None
+        assert load(tmp_path / "a.bin") == b"kept"
+        task.flush()
+    [model] = task.models["output"]
+    assert model.upload_state == "failed" and model.uri is None
+    assert any("autolog sync" in r.getMessage() for r in caplog.records)
+    task.close()
+    out.unlink()  # storage repaired; a later sync (here: in a new process) uploads the staged bytes
+    from autolog.lifecycle import reset_for_tests
+
+    reset_for_tests()
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("1 upload(s) resumed"), done.stdout + done.stderr
+    assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes() == b"kept"

@@ -64,3 +64,29 @@ def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_pat
     task.flush()
     model = autolog.Model.get(proc.stdout.strip())
     assert model.upload_state == "done" and Path(model.uri).read_bytes() == b"orphan"
+
+
+def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_path: Path) -> None:
+    src = tmp_path / "slow.bin"
+    src.write_bytes(b"uploaded later")
+    proc = run_py(f"""
+        import time, autolog
+        import autolog.uploader as uploader
+        original = uploader.storage_for
+        def slow(uri):
+            time.sleep(60)
+            return original(uri)
+        uploader.storage_for = slow
+        task = autolog.init("p", "timeout", output_uri={str(tmp_path / 'out')!r})
+        print(task.register_model({str(src)!r}).id, flush=True)
+    """, env={"AUTOLOG_UPLOAD_TIMEOUT": "1"}, timeout=60)
+    assert "1 upload(s)" in proc.stderr and "autolog sync" in proc.stderr
+    import autolog
+
+    model = autolog.Model.get(proc.stdout.strip())
+    assert model.upload_state == "pending"
+    assert autolog.Task.get_task(model.task_id).status == "completed"
+    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("1 upload(s) resumed; 0 still pending"), out.stdout
+    assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes() == b"uploaded later"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,3 @@ def load_settings() -> Settings:
         disable=_parse_bool("disable", *get("disable", False)),
     )
 
-
-def settings_as_rows(settings: Settings) -> list[tuple[str, str, str]]:
-    """(key, value, environment variable) rows for `autolog config`-style displays."""
-    return [(f.name, str(getattr(settings, f.name)), _KEYS[f.name]) for f in fields(settings)]

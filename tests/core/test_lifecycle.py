@@ -141,3 +141,11 @@ def test_import_is_light_and_init_does_not_load_heavy_modules_on_the_callers_pat
         print(json.dumps(light))
     """)
     assert json.loads(proc.stdout) == []
+
+
+def test_a_fetched_task_is_a_snapshot_until_refreshed() -> None:
+    live = autolog.init("p", "t")
+    fetched = autolog.Task.get_task(project="p", task="t")
+    assert fetched is not live and fetched.status == "running"
+    live.close()
+    assert fetched.status == "running" and fetched.refresh().status == "completed"

@@ -9,13 +9,18 @@ write to a temporary name and rename, so a reader never sees half an object.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
+import sys
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from .fingerprint import member_files
+from .fingerprint import member_files, size_of
+
+PROGRESS_THRESHOLD = 64 * 2**20
 
 _OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "memory", "oss", "r2"}
 
@@ -69,6 +74,10 @@ class Storage:
 
     def put(self, local_path: str, dest_uri: str) -> None:
         """Copy a local file or directory to `dest_uri` (a full URI under this storage), atomically."""
+        with transfer_progress(f"upload {os.path.basename(local_path)}", lambda: size_of(local_path)):
+            self._put(local_path, dest_uri)
+
+    def _put(self, local_path: str, dest_uri: str) -> None:
         dest = self._path(dest_uri)
         atomic_by_nature = self.protocol in _OBJECT_STORES
         target = dest if atomic_by_nature else f"{dest}.part-{uuid.uuid4().hex[:8]}"
@@ -89,6 +98,10 @@ class Storage:
     def get(self, src_uri: str, local_path: str, is_dir: bool) -> None:
         """Download a file or a directory tree to `local_path`."""
         src = self._path(src_uri)
+        with transfer_progress(f"download {os.path.basename(local_path)}", lambda: self.fs.du(src)):
+            self._get(src, local_path, is_dir)
+
+    def _get(self, src: str, local_path: str, is_dir: bool) -> None:
         if is_dir:
             os.makedirs(local_path, exist_ok=True)
             for remote in self.fs.find(src):
@@ -103,6 +116,30 @@ class Storage:
 
     def exists(self, uri: str) -> bool:
         return self.fs.exists(self._path(uri))
+
+
+@contextlib.contextmanager
+def transfer_progress(label: str, size: Callable[[], int]) -> Iterator[None]:
+    """A progress line (rich) for transfers over PROGRESS_THRESHOLD, only when stderr is a terminal.
+
+    `size` is called only then, so scripts and CI pay nothing, not even a remote size query."""
+    bar = None
+    try:
+        if sys.stderr.isatty() and size() >= PROGRESS_THRESHOLD:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            bar = Progress(SpinnerColumn(), TextColumn(f"autolog: {label}"), TimeElapsedColumn(), transient=True,
+                           console=Console(stderr=True))
+            bar.start()
+            bar.add_task(label, total=None)
+    except Exception:  # noqa: BLE001 - a progress line is never worth an error
+        bar = None
+    try:
+        yield
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def _strip_file(uri: str) -> str:

@@ -9,11 +9,8 @@ it later, as it does for uploads of a process that died.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from typing import Any
 
-from .fingerprint import size_of
 from .log import logger
 from .staging import Staging
 from .storage import storage_for
@@ -21,7 +18,6 @@ from .store import Store
 from .worker import Worker
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-PROGRESS_THRESHOLD = 64 * 2**20
 
 
 class Uploader:
@@ -39,8 +35,7 @@ class Uploader:
         storage = storage_for(dest_uri)
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
-                with progress(f"upload {os.path.basename(staged_path)}", staged_path):
-                    storage.put(staged_path, dest_uri)
+                storage.put(staged_path, dest_uri)
                 break
             except FileNotFoundError:
                 if not os.path.exists(staged_path):
@@ -64,28 +59,3 @@ class Uploader:
                        table[:-1], row_id, error)
         self.store.write("update", table, row_id, {"upload_state": "failed", "error": error})
 
-
-class progress:
-    """A rich progress line for transfers over PROGRESS_THRESHOLD, only when stderr is a terminal."""
-
-    def __init__(self, label: str, path: str) -> None:
-        self.label = label
-        self.path = path
-        self._progress: Any = None
-
-    def __enter__(self) -> progress:
-        try:
-            if sys.stderr.isatty() and os.path.exists(self.path) and size_of(self.path) >= PROGRESS_THRESHOLD:
-                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-                self._progress = Progress(SpinnerColumn(), TextColumn(f"autolog: {self.label}"), TimeElapsedColumn(),
-                                          transient=True)
-                self._progress.start()
-                self._progress.add_task(self.label, total=None)
-        except Exception:  # noqa: BLE001 - a progress bar is never worth an error
-            self._progress = None
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()

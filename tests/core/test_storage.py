@@ -47,3 +47,33 @@ def test_task_names_with_slashes_stay_inside_the_output_uri(tmp_path: Path) -> N
         model = task.register_model(tmp_path / "m.bin")
     uri = Path(autolog.Model.get(model.id).uri).resolve()
     assert str(uri).startswith(str((tmp_path / "out").resolve()) + "/")
+
+
+def test_large_transfers_show_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(65 * 2**20)  # over the 64 MB threshold
+    code = (f"from autolog.storage import Storage; s = Storage({str(tmp_path / 'out')!r}); "
+            f"s.put({str(big)!r}, {str(tmp_path / 'out' / 'big.bin')!r}); "
+            f"s.get({str(tmp_path / 'out' / 'big.bin')!r}, {str(tmp_path / 'back.bin')!r}, False)")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=follower, stdout=subprocess.DEVNULL, cwd=tmp_path)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(60) == 0
+    assert b"autolog: upload big.bin" in seen and b"autolog: download back.bin" in seen
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == b""

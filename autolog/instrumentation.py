@@ -194,7 +194,8 @@ class _Registry:
 _registry = _Registry()
 
 
-def _normalize(frameworks: bool | Mapping[str, bool] | None) -> dict[str, bool]:
+def normalize_frameworks(frameworks: bool | Mapping[str, bool] | None) -> dict[str, bool]:
+    """{hook name: wanted} from `init(frameworks=...)`; an unknown name or type is an error naming it."""
     if frameworks is None or frameworks is True:
         return {name: True for name in HOOK_NAMES}
     if frameworks is False:
@@ -214,7 +215,7 @@ def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
     """
     from .config import load_settings
 
-    wanted = _normalize(frameworks)
+    wanted = normalize_frameworks(frameworks)
     if load_settings().disable:
         wanted = {name: False for name in HOOK_NAMES}
     with _registry.lock:

@@ -80,9 +80,10 @@ def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = 
          frameworks: bool | Mapping[str, bool] = True, ignore: Iterable[str] = ()) -> Task:
     """Start a task and make it the process's current task (see the SPEC)."""
     global _current
-    from .instrumentation import instrument
+    from .instrumentation import instrument, normalize_frameworks
 
     project, task = _check_text("project", project), _check_text("task", task)
+    wanted = normalize_frameworks(frameworks)  # validated before anything is recorded
     tags = tuple(tags) if not isinstance(tags, str) else (tags,)
     ignore = tuple(ignore) if not isinstance(ignore, str) else (ignore,)
     for label, values in (("tags", tags), ("ignore", ignore)):
@@ -97,7 +98,7 @@ def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = 
         new = Task._create(session, project, task, uri, tags, ignore)
         _current = new
         _install_process_hooks()
-    instrument(frameworks)
+    instrument(wanted)
     from .sync import resume_orphans
 
     session.recorder.worker.submit(resume_orphans, session)

@@ -110,6 +110,9 @@ def test_bad_names_are_rejected(project, task) -> None:
 def test_unknown_framework_hook_name_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown framework hook 'pytorch'"):
         autolog.init("p", "t", frameworks={"pytorch": False})
+    with pytest.raises(TypeError, match="frameworks must be"):
+        autolog.init("p", "t", frameworks="torch")
+    assert autolog.current_task() is None and autolog.Task.query(project="p") == []
 
 
 def test_get_task_by_project_and_name_and_query() -> None:

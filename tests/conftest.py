@@ -14,11 +14,7 @@ from pathlib import Path
 
 import pytest
 
-# The tests exercise the installed wheel, where `hooks/` is mapped to `autolog.hooks`. `python -m pytest`
-# puts the checkout first on sys.path, which would shadow it with a source tree that has no
-# `autolog.hooks`; drop that entry so the installed package is the one imported.
 _ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT]
 
 
 @pytest.fixture(autouse=True)

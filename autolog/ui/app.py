@@ -154,10 +154,12 @@ class Site:
         if isinstance(row, Response):
             return row
         task = self.queries.tasks_by_id({row["task_id"]}).get(row["task_id"])
+        from ..artifact import PREVIEW_KEY
+
         metadata = json.loads(row["metadata"] or "{}")
         return self.page(request, "artifact.html", artifact=row, task=task, preview=previews.preview(row),
-                         metadata={k: v for k, v in metadata.items() if k != "autolog.preview"},
-                         recorded=metadata.get("autolog.preview") or {})
+                         metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
+                         recorded=metadata.get(PREVIEW_KEY) or {})
 
     def thumbnail(self, request: Request) -> Response:
         row = self.row("artifacts", request)

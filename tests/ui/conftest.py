@@ -1,7 +1,7 @@
 """Fixtures for `autolog ui`: a real train -> fine-tune pipeline (torch hook, subprocess user programs), the
 `autolog ui` command started as a user starts it, and Debian's Chromium driven by Playwright.
 
-The pipeline and the server are module-scoped (one store, one server for the browser tests) so the env stays
+The pipeline and the server are session-scoped (one store, one server for the browser tests) so the env stays
 within a couple of minutes. Screenshots go to `AUTOLOG_UI_SCREENSHOTS` (tox: `build/ui-screenshots`).
 """
 
@@ -131,7 +131,7 @@ class Server:
         return err
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory):
     """{url, env, work, out, train, finetune, marker}: the pipeline has run and `autolog ui` serves its home."""
     root = tmp_path_factory.mktemp("ui-site")
@@ -161,7 +161,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def records(site):
     """The records the pipeline made, read through the CLI's JSON (ids of models and artifacts)."""
     def show(task_id: str) -> dict:

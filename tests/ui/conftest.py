@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-pytest.importorskip("jinja2")
-pytest.importorskip("torch")
-pytest.importorskip("pandas")
-pytest.importorskip("PIL")
-sync_api = pytest.importorskip("playwright.sync_api")
+# what the `ui` tox env installs; each test module skips without them (`importorskip` cannot run in a conftest)
+NEEDED = ("starlette", "uvicorn", "jinja2", "torch", "numpy", "pandas", "PIL", "playwright")
+
+
+def require() -> None:
+    for name in NEEDED:
+        pytest.importorskip(name)
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -176,6 +177,8 @@ def records(site):
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -7,6 +7,10 @@ import sys
 import textwrap
 import time
 
+from .conftest import get, require
+
+require()  # skip cleanly outside the `ui` env
+
 RUNNING = """
     import os, sys, time
     import autolog
@@ -27,6 +31,10 @@ def test_running_task_updates_without_reload(site, page, shots) -> None:
     try:
         task_id = proc.stdout.readline().strip()
         assert len(task_id) == 32, proc.stderr.read()
+        deadline = time.monotonic() + 30  # init() records the task on a background thread: wait for the row
+        while get(f"{site['url']}/task/{task_id}")[0] != 200:
+            assert time.monotonic() < deadline, "the running task never reached the store"
+            time.sleep(0.1)
         page.goto(site["url"] + "/?project=live")
         row = f"#tasks tr[data-id='{task_id}']"
         page.wait_for_selector(f"{row}[data-status='running']")

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import get
+from .conftest import get, require
+
+require()  # skip cleanly outside the `ui` env
 
 pytestmark = pytest.mark.usefixtures("site")
 

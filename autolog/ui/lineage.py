@@ -88,7 +88,7 @@ def lineage(queries: Queries, *, model: dict[str, Any] | None = None, task: dict
 
 def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], depth: int) -> None:
     seen: set[str] = {row["id"] for row in frontier}
-    for _generation in range(depth):
+    for generation in range(1, depth + 1):  # generation 1: the center's producer (or the center task)
         next_frontier: list[dict[str, Any]] = []
         for task_row in frontier:
             if graph.full():
@@ -103,6 +103,8 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
                 if total > PER_NODE:
                     graph.edge(graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
                                task_key, "loaded")
+            if generation == depth:
+                continue  # the last generation shows what it loaded, not who made that
             producers = queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
             for model_row in inputs:
                 producer = producers.get(model_row["task_id"] or "")

@@ -60,6 +60,7 @@
     });
     var graph = g.graph();
     bounds = { w: graph.width || 100, h: graph.height || 100 };
+    box.style.height = Math.round(Math.min(640, Math.max(200, bounds.h + 60))) + "px";  // small graphs, small box
     fit();
     var note = document.getElementById("graph-note");
     note.textContent = data.nodes.length + " nodes, " + data.edges.length + " edges" +

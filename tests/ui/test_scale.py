@@ -1,0 +1,98 @@
+"""A lineage of thousands of nodes stays usable: big neighbourhoods collapse into "+N more" nodes that link to
+the full lists, the depth control bounds the walk, and the task table pages through many tasks."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from .conftest import Server, get, require
+
+require()  # skip cleanly outside the `ui` env
+
+
+def big_store(url: str) -> dict:
+    """A task with 1,500 snapshots; one of them loaded by 1,200 tasks; a 30-generation chain; 130 tasks more."""
+    from autolog.store import schema
+    from autolog.store.sql import SqlStore
+
+    store = SqlStore(url)
+    now = time.time() - 10_000
+    ids = {"hub": uuid.uuid4().hex}
+
+    def task(tid: str, name: str, n: int, project: str = "scale") -> dict:
+        return {"id": tid, "project": project, "name": name, "status": "completed", "tags": "[]", "started": now + n,
+                "ended": now + n + 1}
+
+    def model(mid: str, tid: str, seq: int, name: str) -> dict:
+        return {"id": mid, "task_id": tid, "seq": seq, "name": name, "framework": "pytorch", "size": 10,
+                "hash": uuid.uuid4().hex * 2, "created": now + seq, "upload_state": "done", "is_dir": False}
+
+    tasks, models, inputs = [task(ids["hub"], "hub", 0)], [], []
+    snapshots = [uuid.uuid4().hex for _ in range(1500)]
+    models += [model(mid, ids["hub"], n, f"epoch-{n}.pt") for n, mid in enumerate(snapshots)]
+    ids["popular"] = snapshots[-1]
+    for n in range(1200):
+        tid = uuid.uuid4().hex
+        tasks.append(task(tid, f"eval-{n}", n + 1))
+        inputs.append({"task_id": tid, "model_id": snapshots[-1], "seq": 0, "created": now + n})
+    previous = snapshots[0]
+    for g in range(30):
+        tid, mid = uuid.uuid4().hex, uuid.uuid4().hex
+        tasks.append(task(tid, f"gen-{g}", 2000 + g, "chain"))
+        inputs.append({"task_id": tid, "model_id": previous, "seq": 0, "created": now + 2000 + g})
+        models.append(model(mid, tid, 0, f"gen-{g}.pt"))
+        previous = mid
+    ids["chain_end"] = previous
+    with store.engine.begin() as conn:
+        conn.execute(schema.tasks.insert(), tasks)
+        conn.execute(schema.models.insert(), models)
+        conn.execute(schema.model_inputs.insert(), inputs)
+    store.close()
+    ids["tasks"] = len(tasks)
+    return ids
+
+
+def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    ids = big_store(url)
+    server = Server({**site["env"], "AUTOLOG_TRACKING_URI": url}, site["work"])
+    try:
+        status, _h, body = get(f"{server.url}/lineage/model/{ids['popular']}.json?depth=12")
+        graph = json.loads(body)
+        assert status == 200 and len(graph["nodes"]) <= graph["max_nodes"]
+        more = {n["label"] for n in graph["nodes"] if n["kind"] == "more"}
+        assert "+1188 more consumers" in more  # 1,200 consumers: 12 drawn, the rest one link away
+
+        page.goto(f"{server.url}/task/{ids['hub']}?tab=lineage")
+        page.wait_for_selector("#lineage[data-ready='1']", timeout=30000)
+        labels = page.locator("#lineage-svg a.node.more").all_text_contents()
+        assert any("+1488 more snapshots" in text for text in labels)
+        assert page.locator("#lineage-svg a.node").count() < 400
+        page.screenshot(path=str(shots / "lineage-collapsed.png"), full_page=True)
+        page.locator("#lineage-svg a.node.more", has_text="snapshots").click()
+        page.wait_for_url(f"**/task/{ids['hub']}#outputs")
+
+        # the depth control bounds a 30-generation chain
+        page.goto(f"{server.url}/model/{ids['chain_end']}")
+        page.wait_for_selector("#lineage[data-ready='1']")
+        deep = page.locator("#lineage-svg a.node.task").count()
+        page.select_option("#depth", "2")
+        page.wait_for_selector("#lineage[data-ready='1']")
+        assert page.locator("#lineage-svg a.node.task").count() == 2 < deep
+
+        # the hub's Artifacts tab lists its snapshots in call order, capped, and says how many there are
+        page.goto(f"{server.url}/task/{ids['hub']}?tab=artifacts")
+        assert "showing the first 500 of 1500 snapshots" in page.locator("main").inner_text()
+        assert page.locator("#output-models tbody tr").first.inner_text().startswith("epoch-0.pt")
+
+        # the task table pages on the server: 50 rows a page
+        page.goto(f"{server.url}/")
+        assert page.locator("#tasks tbody tr").count() == 50
+        assert f"{ids['tasks']} tasks, page 1 of {-(-ids['tasks'] // 50)}" in page.locator(".summary").inner_text()
+        page.click("a[rel=next]")
+        page.wait_for_url("**page=2**")
+        assert page.locator("#tasks tbody tr").count() == 50
+    finally:
+        server.stop()

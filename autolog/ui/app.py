@@ -15,7 +15,6 @@ import tempfile
 import time
 import zipfile
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -35,7 +34,7 @@ from ..store.sql import SqlStore
 from . import fetch, lineage, previews
 from .queries import PAGE_SIZE, SORTS, STATUSES, Queries, TaskFilter, valid_id
 
-HERE = Path(__file__).parent
+SIDEBAR_PROJECTS = 100  # more than this: the sidebar links to /projects, which lists them all
 log = logging.getLogger("autolog.ui")
 
 HEADERS = {
@@ -119,8 +118,13 @@ class Site:
         f = TaskFilter.from_params(request.query_params)
         table = self.queries.task_page(f)
         partial = request.query_params.get("partial") == "1"
-        return self.page(request, "_task_table.html" if partial else "tasks.html", table=table, f=f,
-                         projects=[] if partial else self.queries.projects())
+        if partial:
+            return self.page(request, "_task_table.html", table=table, f=f)
+        projects = self.queries.projects()
+        shown = projects if request.url.path == "/projects" else projects[:SIDEBAR_PROJECTS]
+        if f.project and all(name != f.project for name, _n in shown):
+            shown = shown + [(name, n) for name, n in projects if name == f.project]
+        return self.page(request, "tasks.html", table=table, f=f, projects=shown, project_total=len(projects))
 
     def task_status(self, request: Request) -> Response:
         ids = [x for x in request.query_params.getlist("id")[:PAGE_SIZE] if len(x) == 32 and valid_id(x)]
@@ -255,6 +259,7 @@ def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> 
 
     routes = [
         Route("/", site.tasks),
+        Route("/projects", site.tasks),
         Route("/tasks/status", site.task_status),
         Route("/task/{id}", site.task),
         Route("/model/{id}", site.model),

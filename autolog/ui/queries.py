@@ -87,6 +87,7 @@ class Queries:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self.engine = store.engine
+        self._projects: tuple[tuple[Any, ...], list[tuple[str, int]]] | None = None
 
     def _all(self, query: Any) -> list[Row]:
         with self.engine.connect() as conn:
@@ -105,9 +106,16 @@ class Queries:
 
     # -- task table ------------------------------------------------------------------------------------
     def projects(self) -> list[tuple[str, int]]:
-        query = sa.select(t.c.project, sa.func.count()).group_by(t.c.project).order_by(t.c.project)
+        """(project, task count), by name. Counting groups every task (40 ms at 100,000), so the answer is
+        kept until the number of tasks or the latest start changes: tasks are only ever added."""
         with self.engine.connect() as conn:
-            return [(p, n) for p, n in conn.execute(query)]
+            key = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.started)).select_from(t)).one())
+            if self._projects is not None and self._projects[0] == key:
+                return self._projects[1]
+            query = sa.select(t.c.project, sa.func.count()).group_by(t.c.project).order_by(t.c.project)
+            found = [(p, n) for p, n in conn.execute(query)]
+        self._projects = (key, found)
+        return found
 
     def _where(self, f: TaskFilter) -> list[Any]:
         clauses: list[Any] = []

@@ -13,7 +13,7 @@ require()  # skip cleanly outside the `ui` env
 
 
 def big_store(url: str) -> dict:
-    """A task with 1,500 snapshots; one of them loaded by 1,200 tasks; a 30-generation chain; 130 tasks more."""
+    """A task with 1,500 snapshots; one of them loaded by 1,200 tasks; a 30-generation chain; 120 projects more."""
     from autolog.store import schema
     from autolog.store.sql import SqlStore
 
@@ -45,6 +45,7 @@ def big_store(url: str) -> dict:
         models.append(model(mid, tid, 0, f"gen-{g}.pt"))
         previous = mid
     ids["chain_end"] = previous
+    tasks += [task(uuid.uuid4().hex, "sweep", 3000 + n, f"p-{n:03d}") for n in range(120)]
     with store.engine.begin() as conn:
         conn.execute(schema.tasks.insert(), tasks)
         conn.execute(schema.models.insert(), models)
@@ -91,6 +92,12 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, tmp_path
         page.goto(f"{server.url}/")
         assert page.locator("#tasks tbody tr").count() == 50
         assert f"{ids['tasks']} tasks, page 1 of {-(-ids['tasks'] // 50)}" in page.locator(".summary").inner_text()
+        assert page.locator("nav.projects li").count() == 1 + 100  # "all projects" and the first 100 by name
+        page.click("#all-projects")
+        page.wait_for_url("**/projects**")
+        assert page.locator("nav.projects li").count() == 1 + 122
+        assert page.locator("nav.projects li", has_text="scale").inner_text().split() == ["scale", "1201"]
+        page.goto(f"{server.url}/")
         page.click("a[rel=next]")
         page.wait_for_url("**page=2**")
         assert page.locator("#tasks tbody tr").count() == 50

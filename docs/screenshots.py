@@ -55,8 +55,6 @@ def main() -> None:
             page.goto(f"{url}/model/{model_id}")
             page.wait_for_selector("#lineage[data-ready='1']")
             shots["ui-lineage.png"] = page.screenshot(full_page=True)
-            page.goto(f"{url}/")
-            shots["ui-tasks.png"] = page.screenshot()
             browser.close()
     finally:
         server.terminate()

@@ -69,6 +69,7 @@ models = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
+    Index("ix_models_task_seq", "task_id", "seq"),  # a task's snapshots in call order (`autolog ui`, version 2)
 )
 
 model_inputs = Table(
@@ -114,9 +115,10 @@ fingerprints = Table(
 
 
 def _add_ui_indexes(conn: Connection) -> None:
-    """Version 2 (`autolog ui`): indexes that keep the task table's first page an index scan."""
-    for index in tasks.indexes:
-        if index.name in ("ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started"):
+    """Version 2 (`autolog ui`): indexes that keep the task table's first page and a task's snapshots index scans."""
+    for index in (*tasks.indexes, *models.indexes):
+        if index.name in ("ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started",
+                          "ix_models_task_seq"):
             index.create(conn, checkfirst=True)
 
 

@@ -34,6 +34,7 @@ from ..store.sql import SqlStore
 from . import fetch, lineage, previews
 from .queries import PAGE_SIZE, SORTS, STATUSES, Queries, TaskFilter, valid_id
 
+OUTPUTS_PAGE = 500  # snapshots per page of a task's Output Models
 SIDEBAR_PROJECTS = 100  # more than this: the sidebar links to /projects, which lists them all
 log = logging.getLogger("autolog.ui")
 
@@ -137,11 +138,15 @@ class Site:
             return row
         tab = request.query_params.get("tab", "info")
         inputs = self.queries.inputs(row["id"])
-        outputs, outputs_total = self.queries.outputs(row["id"])
+        try:
+            start = max(0, int(request.query_params.get("from", "0")))
+        except ValueError:
+            start = 0
+        outputs, outputs_total = self.queries.outputs(row["id"], OUTPUTS_PAGE, start)
         producers = self.queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
         return self.page(request, "task.html", task=row, tab=tab if tab in ("info", "artifacts", "lineage") else
-                         "info", inputs=inputs, outputs=outputs, outputs_total=outputs_total, producers=producers,
-                         artifacts=self.queries.artifacts(row["id"]))
+                         "info", inputs=inputs, outputs=outputs, outputs_total=outputs_total, outputs_from=start,
+                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]))
 
     def model(self, request: Request) -> Response:
         row = self.row("models", request)

@@ -172,10 +172,11 @@ class Queries:
         return {r["id"]: r for r in rows}
 
     # -- one task -----------------------------------------------------------------------------------------
-    def outputs(self, task_id: str, limit: int = 500) -> tuple[list[Row], int]:
-        """The task's snapshots in call order (the first `limit`), and how many there are."""
-        rows = self._all(sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq, m.c.created).limit(limit))
-        if len(rows) < limit:
+    def outputs(self, task_id: str, limit: int = 500, offset: int = 0) -> tuple[list[Row], int]:
+        """The task's snapshots in call order (`limit` of them from `offset`), and how many there are."""
+        rows = self._all(sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq, m.c.created)
+                         .limit(limit).offset(offset))
+        if offset == 0 and len(rows) < limit:
             return rows, len(rows)
         with self.engine.connect() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(m).where(m.c.task_id == task_id)).scalar_one()

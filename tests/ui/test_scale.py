@@ -27,7 +27,8 @@ def big_store(url: str) -> dict:
 
     def model(mid: str, tid: str, seq: int, name: str) -> dict:
         return {"id": mid, "task_id": tid, "seq": seq, "name": name, "framework": "pytorch", "size": 10,
-                "hash": uuid.uuid4().hex * 2, "created": now + seq, "upload_state": "done", "is_dir": False}
+                "hash": uuid.uuid4().hex * 2, "created": now + seq, "upload_state": "done", "is_dir": False,
+                "error": None}
 
     tasks, models, inputs = [task(ids["hub"], "hub", 0)], [], []
     snapshots = [uuid.uuid4().hex for _ in range(1500)]
@@ -46,6 +47,11 @@ def big_store(url: str) -> dict:
         previous = mid
     ids["chain_end"] = previous
     tasks += [task(uuid.uuid4().hex, "sweep", 3000 + n, f"p-{n:03d}") for n in range(120)]
+    ids["flaky"] = uuid.uuid4().hex  # a task whose uploads are stuck: the page says so plainly
+    tasks.append(task(ids["flaky"], "flaky", 4000))
+    models.append({**model(uuid.uuid4().hex, ids["flaky"], 0, "late.pt"), "upload_state": "pending", "hash": None})
+    models.append({**model(uuid.uuid4().hex, ids["flaky"], 1, "lost.pt"), "upload_state": "failed",
+                   "error": "PermissionError: s3://bucket/x: Access Denied"})
     with store.engine.begin() as conn:
         conn.execute(schema.tasks.insert(), tasks)
         conn.execute(schema.models.insert(), models)
@@ -85,8 +91,19 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, tmp_path
 
         # the hub's Artifacts tab lists its snapshots in call order, capped, and says how many there are
         page.goto(f"{server.url}/task/{ids['hub']}?tab=artifacts")
-        assert "showing the first 500 of 1500 snapshots" in page.locator("main").inner_text()
+        assert "showing snapshots 1–500 of 1500" in page.locator("#outputs-pager").inner_text()
         assert page.locator("#output-models tbody tr").first.inner_text().startswith("epoch-0.pt")
+        page.click("#outputs-pager a[rel=next]")
+        page.wait_for_url("**from=500**")
+        assert page.locator("#output-models tbody tr").first.inner_text().startswith("epoch-500.pt")
+
+        # pending and failed uploads are shown as such, with the error; no download link without a hash
+        page.goto(f"{server.url}/task/{ids['flaky']}?tab=artifacts")
+        late, lost = page.locator("#output-models tbody tr").all()
+        assert late.locator(".upload").inner_text() == "pending" and late.locator("a.download").count() == 0
+        assert lost.locator(".upload").inner_text() == "failed"
+        assert "Access Denied" in lost.locator(".err").inner_text()
+        page.screenshot(path=str(shots / "task-upload-states.png"), full_page=True)
 
         # the task table pages on the server: 50 rows a page
         page.goto(f"{server.url}/")
@@ -96,7 +113,7 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, tmp_path
         page.click("#all-projects")
         page.wait_for_url("**/projects**")
         assert page.locator("nav.projects li").count() == 1 + 122
-        assert page.locator("nav.projects li", has_text="scale").inner_text().split() == ["scale", "1201"]
+        assert page.locator("nav.projects li", has_text="scale").inner_text().split() == ["scale", "1202"]
         page.goto(f"{server.url}/")
         page.click("a[rel=next]")
         page.wait_for_url("**page=2**")

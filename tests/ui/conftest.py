@@ -79,6 +79,17 @@ FINETUNE = """
 """
 
 
+LOCAL_ONLY = """
+    import torch
+    import autolog
+
+    task = autolog.init("local", "export")  # no output_uri: the model is recorded by its local path only
+    torch.save({"w": torch.arange(6.0)}, "local.pt")
+    task.close()
+    print(task.id)
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -153,11 +164,12 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 
     train = run(TRAIN, str(out), str(marker))
     finetune = run(FINETUNE, str(out))
+    local = run(LOCAL_ONLY)
     assert not marker.exists()
     server = Server(env, work)
     try:
         yield {"url": server.url, "env": env, "work": work, "out": out, "train": train, "finetune": finetune,
-               "marker": marker, "root": root}
+               "local": local, "marker": marker, "root": root}
     finally:
         server.stop()
 
@@ -170,7 +182,7 @@ def records(site):
                               text=True, env=site["env"], cwd=site["work"], timeout=120, check=True)
         return json.loads(proc.stdout)
 
-    return {"train": show(site["train"]), "finetune": show(site["finetune"])}
+    return {"train": show(site["train"]), "finetune": show(site["finetune"]), "local": show(site["local"])}
 
 
 @pytest.fixture(scope="session")

@@ -180,3 +180,15 @@ def test_pickle_is_never_unpickled(site, page, shots: Path) -> None:
     assert status == 200 and body.startswith(b"\x80")  # the raw pickle bytes, served, not loaded
     page.screenshot(path=str(shots / "preview-pickle.png"), full_page=True)
     assert not site["marker"].exists(), "the server unpickled the artifact"
+
+
+def test_local_only_model_downloads_from_its_saved_file_while_it_is_unchanged(site, records) -> None:
+    model = records["local"]["models"]["output"][0]
+    assert model["uri"] is None
+    saved = site["work"] / "local.pt"
+    status, headers, body = get(f"{site['url']}/download/model/{model['id']}")
+    assert status == 200 and body == saved.read_bytes()
+    assert 'filename="local.pt"' in headers["content-disposition"]
+    saved.write_bytes(body[:-1] + bytes([body[-1] ^ 1]))  # one bit changed after it was recorded
+    status, _headers, body = get(f"{site['url']}/download/model/{model['id']}")
+    assert status == 409 and b"changed since it was recorded" in body

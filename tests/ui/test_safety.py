@@ -119,3 +119,20 @@ def test_loopback_is_the_default(site) -> None:
     finally:
         err = server.stop()
     assert "WARNING" not in err and "127.0.0.1" in err
+
+
+def test_open_hands_the_url_to_the_browser(site, tmp_path) -> None:
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.chmod(0o755)
+    server = Server({**site["env"], "BROWSER": str(browser)}, site["work"], "--open")
+    try:
+        import time
+
+        deadline = time.monotonic() + 20
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text().strip() == server.url + "/"
+    finally:
+        server.stop()

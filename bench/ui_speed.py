@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"autolog ui did not start: {server.stderr.read() if server.stderr else ''}")
+                    raise SystemExit(f"autolog ui did not start: {server.stderr.read() if server.stderr else ''}") \
+                        from None
                 time.sleep(0.2)
         backend = args.url.split(":", 1)[0]
         print(f"\nautolog ui on {backend}: {args.tasks} tasks, {args.models} models; {args.repeat} requests per "

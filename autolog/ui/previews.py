@@ -65,7 +65,7 @@ def _table(stream: Any, head: int = ROWS) -> dict[str, Any]:
     with stream:
         reader = csv.reader(stream)
         header = next(reader, [])
-        rows = [r for _n, r in zip(range(head), reader)]
+        rows = [r for _n, r in zip(range(head), reader, strict=False)]
     return {"kind": "table", "columns": header, "rows": rows, "shown": len(rows)}
 
 

@@ -219,5 +219,6 @@ class Queries:
         total = len(rows)
         if total == limit:
             with self.engine.connect() as conn:
-                total = conn.execute(sa.select(sa.func.count()).select_from(m).where(m.c.task_id == task_id)).scalar_one()
+                total = conn.execute(sa.select(sa.func.count()).select_from(m)
+                                     .where(m.c.task_id == task_id)).scalar_one()
         return rows[::-1], total

@@ -4,8 +4,11 @@ the full lists, the depth control bounds the walk, and the task table pages thro
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
+
+import pytest
 
 from .conftest import Server, get, require
 
@@ -61,8 +64,34 @@ def big_store(url: str) -> dict:
     return ids
 
 
-def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'big.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """A fresh empty store: an SQLite file, or a new database on the PostgreSQL server the tests were given."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'big.db'}"
+        return
+    server = os.environ.get("AUTOLOG_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server: AUTOLOG_TEST_POSTGRES_URL (set by .ci/run)")
+    pytest.importorskip("psycopg")
+    import sqlalchemy as sa
+
+    from autolog.store.sql import _normalize_url
+
+    name = f"autolog_ui_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_normalize_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, store_url) -> None:
+    url = store_url
     ids = big_store(url)
     server = Server({**site["env"], "AUTOLOG_TRACKING_URI": url}, site["work"])
     try:

@@ -136,3 +136,10 @@ def test_open_hands_the_url_to_the_browser(site, tmp_path) -> None:
         assert opened.read_text().strip() == server.url + "/"
     finally:
         server.stop()
+
+
+def test_text_from_the_request_or_the_records_is_escaped(site) -> None:
+    status, _headers, body = get(site["url"] + "/?q=%3Cscript%3Ealert(1)%3C/script%3E&tag=%22%3E%3Cimg%20src=x%3E")
+    assert status == 200
+    assert b"<script>alert(1)" not in body and b"<img src=x>" not in body
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in body

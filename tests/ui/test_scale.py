@@ -31,7 +31,7 @@ def big_store(url: str) -> dict:
     def model(mid: str, tid: str, seq: int, name: str) -> dict:
         return {"id": mid, "task_id": tid, "seq": seq, "name": name, "framework": "pytorch", "size": 10,
                 "hash": uuid.uuid4().hex * 2, "created": now + seq, "upload_state": "done", "is_dir": False,
-                "error": None}
+                "error": None, "local_path": None, "dest_uri": None}
 
     tasks, models, inputs = [task(ids["hub"], "hub", 0)], [], []
     snapshots = [uuid.uuid4().hex for _ in range(1500)]
@@ -52,7 +52,8 @@ def big_store(url: str) -> dict:
     tasks += [task(uuid.uuid4().hex, "sweep", 3000 + n, f"p-{n:03d}") for n in range(120)]
     ids["flaky"] = uuid.uuid4().hex  # a task whose uploads are stuck: the page says so plainly
     tasks.append(task(ids["flaky"], "flaky", 4000))
-    models.append({**model(uuid.uuid4().hex, ids["flaky"], 0, "late.pt"), "upload_state": "pending", "hash": None})
+    models.append({**model(uuid.uuid4().hex, ids["flaky"], 0, "late.pt"), "upload_state": "pending", "hash": None,
+                   "local_path": "/data/late.pt", "dest_uri": "s3://bucket/flaky/late.pt"})
     models.append({**model(uuid.uuid4().hex, ids["flaky"], 1, "lost.pt"), "upload_state": "failed",
                    "error": "PermissionError: s3://bucket/x: Access Denied"})
     with store.engine.begin() as conn:
@@ -130,6 +131,7 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, store_ur
         page.goto(f"{server.url}/task/{ids['flaky']}?tab=artifacts")
         late, lost = page.locator("#output-models tbody tr").all()
         assert late.locator(".upload").inner_text() == "pending" and late.locator("a.download").count() == 0
+        assert "on its way to s3://bucket/flaky/late.pt" in late.inner_text()
         assert lost.locator(".upload").inner_text() == "failed"
         assert "Access Denied" in lost.locator(".err").inner_text()
         page.screenshot(path=str(shots / "task-upload-states.png"), full_page=True)

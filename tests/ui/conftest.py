@@ -2,7 +2,7 @@
 `autolog ui` command started as a user starts it, and Debian's Chromium driven by Playwright.
 
 The pipeline and the server are session-scoped (one store, one server for the browser tests) so the env stays
-within a couple of minutes. Screenshots go to `AUTOLOG_UI_SCREENSHOTS` (tox: `build/ui-screenshots`).
+within a couple of minutes. Screenshots go to `AUTOLOG_TEST_UI_SCREENSHOTS` (tox: `build/ui-screenshots`).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def page(browser):
 
 @pytest.fixture(scope="session")
 def shots() -> Path:
-    folder = Path(os.environ.get("AUTOLOG_UI_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" /
+    folder = Path(os.environ.get("AUTOLOG_TEST_UI_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" /
                   "ui-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder

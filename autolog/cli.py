@@ -257,6 +257,13 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .ui import serve  # Starlette and uvicorn load only here (the `ui` extra)
+
+    serve(args.host, args.port, args.open)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autolog", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"autolog {__version__}")
@@ -303,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_cache)
+
+    p = sub.add_parser("ui", help="serve a read-only web page over the records (needs the `ui` extra)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+    p.set_defaults(run=cmd_ui)
     return parser
 
 

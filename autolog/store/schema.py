@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
                         Text)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -42,6 +42,10 @@ tasks = Table(
     Column("git_commit", String(64)),
     Column("git_dirty", Boolean),
     Index("ix_tasks_project_name", "project", "name", "started"),
+    # the `autolog ui` task table: newest first, overall, per project, per status (schema version 2)
+    Index("ix_tasks_started", "started"),
+    Index("ix_tasks_project_started", "project", "started"),
+    Index("ix_tasks_status_started", "status", "started"),
 )
 
 models = Table(
@@ -65,6 +69,7 @@ models = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
+    Index("ix_models_task_seq", "task_id", "seq"),  # a task's snapshots in call order (`autolog ui`, version 2)
 )
 
 model_inputs = Table(
@@ -108,5 +113,14 @@ fingerprints = Table(
     Column("updated", Float, nullable=False),
 )
 
+
+def _add_ui_indexes(conn: Connection) -> None:
+    """Version 2 (`autolog ui`): indexes that keep the task table's first page and a task's snapshots index scans."""
+    for index in (*tasks.indexes, *models.indexes):
+        if index.name in ("ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started",
+                          "ix_models_task_seq"):
+            index.create(conn, checkfirst=True)
+
+
 # version reached -> step that brings a store of the previous version to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_ui_indexes}

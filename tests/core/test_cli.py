@@ -32,7 +32,7 @@ def lineage(tmp_path: Path, plain):
     return producer, consumer
 
 
-@pytest.mark.parametrize("command", ["tasks", "models", "show", "lineage", "get", "sync", "cache"])
+@pytest.mark.parametrize("command", ["tasks", "models", "show", "lineage", "get", "sync", "cache", "ui"])
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     assert "usage: autolog" in cli(command, "--help", cwd=tmp_path).stdout
 

@@ -1,0 +1,157 @@
+"""The lineage graph around one model or task: tasks and models as nodes, "produced" and "loaded" as edges.
+
+Walks `depth` generations up (model -> its producer -> the models that task loaded -> their producers ...)
+and down (model -> tasks that loaded it -> what they saved -> ...), breadth first. The result is plain
+data (nodes and edges); the browser lays it out with dagre (vendored in `static/vendor`). A store can hold
+tasks with thousands of snapshots or consumers, so the walk stays readable and fast by collapsing: each
+task shows at most `PER_NODE` of its inputs and latest outputs, each model at most `PER_NODE` consumers,
+the rest become one "N more" node that links to the full list, and the walk stops at `MAX_NODES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .queries import Queries
+
+PER_NODE = 12
+MAX_NODES = 400
+MAX_DEPTH = 12
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], str] = field(default_factory=dict)
+    truncated: bool = False
+
+    def full(self) -> bool:
+        return len(self.nodes) >= MAX_NODES
+
+    def task(self, row: dict[str, Any], center: bool = False) -> str:
+        key = f"t:{row['id']}"
+        if key not in self.nodes:
+            self.nodes[key] = {"id": key, "kind": "task", "label": f"{row['project']}/{row['name']}",
+                               "sub": f"{row['id'][:8]} · {row['status']}", "status": row["status"],
+                               "href": f"/task/{row['id']}", "center": center}
+        return key
+
+    def model(self, row: dict[str, Any], center: bool = False) -> str:
+        key = f"m:{row['id']}"
+        if key not in self.nodes:
+            self.nodes[key] = {"id": key, "kind": "model", "label": row["name"],
+                               "sub": f"{row['id'][:8]} · {row['framework'] or 'model'}",
+                               "href": f"/model/{row['id']}", "center": center}
+        return key
+
+    def more(self, key: str, count: int, what: str, href: str) -> str:
+        node = f"more:{key}:{what}"
+        self.nodes[node] = {"id": node, "kind": "more", "label": f"+{count} more {what}", "sub": "open the list",
+                            "href": href, "center": False}
+        return node
+
+    def edge(self, source: str, target: str, kind: str) -> None:
+        self.edges[(source, target)] = kind
+
+    def as_json(self, depth: int) -> dict[str, Any]:
+        return {"nodes": list(self.nodes.values()),
+                "edges": [{"source": s, "target": d, "kind": k} for (s, d), k in self.edges.items()],
+                "truncated": self.truncated, "depth": depth, "max_nodes": MAX_NODES}
+
+
+def lineage(queries: Queries, *, model: dict[str, Any] | None = None, task: dict[str, Any] | None = None,
+            depth: int = 3) -> dict[str, Any]:
+    """The graph around `model` or `task` (one of them), `depth` task generations each way."""
+    depth = max(1, min(depth, MAX_DEPTH))
+    graph = Graph()
+    up_tasks: list[dict[str, Any]] = []
+    down_models: list[dict[str, Any]] = []
+    down_tasks: list[dict[str, Any]] = []
+    if model is not None:
+        graph.model(model, center=True)
+        if model["task_id"]:
+            producer = queries.tasks_by_id({model["task_id"]}).get(model["task_id"])
+            if producer is not None:
+                graph.edge(graph.task(producer), graph.model(model), "produced")
+                up_tasks.append(producer)
+        down_models.append(model)
+    else:
+        assert task is not None
+        graph.task(task, center=True)
+        up_tasks.append(task)
+        down_tasks.append(task)
+    _walk_up(queries, graph, up_tasks, depth)
+    _walk_down(queries, graph, down_models, down_tasks, depth)
+    return graph.as_json(depth)
+
+
+def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], depth: int) -> None:
+    seen: set[str] = {row["id"] for row in frontier}
+    for generation in range(1, depth + 1):  # generation 1: the center's producer (or the center task)
+        next_frontier: list[dict[str, Any]] = []
+        for task_row in frontier:
+            if graph.full():
+                graph.truncated = True
+                return
+            task_key = graph.task(task_row)
+            inputs = queries.inputs_limited(task_row["id"], PER_NODE)
+            for model_row in inputs:
+                graph.edge(graph.model(model_row), task_key, "loaded")
+            if len(inputs) == PER_NODE:
+                total = queries.count_inputs(task_row["id"])
+                if total > PER_NODE:
+                    graph.edge(graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
+                               task_key, "loaded")
+            if generation == depth:
+                continue  # the last generation shows what it loaded, not who made that
+            producers = queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
+            for model_row in inputs:
+                producer = producers.get(model_row["task_id"] or "")
+                if producer is None:
+                    continue
+                graph.edge(graph.task(producer), graph.model(model_row), "produced")
+                if producer["id"] not in seen:
+                    seen.add(producer["id"])
+                    next_frontier.append(producer)
+        frontier = next_frontier
+        if not frontier:
+            return
+
+
+def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tasks: list[dict[str, Any]],
+               depth: int) -> None:
+    seen_tasks: set[str] = {row["id"] for row in tasks}
+    for _generation in range(depth):
+        for task_row in tasks:  # what the tasks of this generation saved
+            if graph.full():
+                graph.truncated = True
+                return
+            task_key = graph.task(task_row)
+            outputs, total = queries.latest_outputs(task_row["id"], PER_NODE)
+            for model_row in outputs:
+                graph.edge(task_key, graph.model(model_row), "produced")
+            if total > len(outputs):
+                graph.edge(task_key, graph.more(task_key, total - len(outputs), "snapshots",
+                                                f"/task/{task_row['id']}#outputs"), "produced")
+            models.extend(outputs)
+        tasks = []
+        for model_row in models:  # who loaded them: the next generation
+            if graph.full():
+                graph.truncated = True
+                return
+            model_key = graph.model(model_row)
+            consumers = queries.consumers(model_row["id"], PER_NODE)
+            for consumer in consumers:
+                graph.edge(model_key, graph.task(consumer), "loaded")
+                if consumer["id"] not in seen_tasks:
+                    seen_tasks.add(consumer["id"])
+                    tasks.append(consumer)
+            if len(consumers) == PER_NODE:
+                total = queries.count_consumers(model_row["id"])
+                if total > PER_NODE:
+                    graph.edge(model_key, graph.more(model_key, total - PER_NODE, "consumers",
+                                                     f"/model/{model_row['id']}#consumers"), "loaded")
+        models = []
+        if not tasks:
+            return

@@ -44,14 +44,54 @@ def hash_file(path: str | os.PathLike) -> str:
 
 
 def member_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
-    """(relative posix path, absolute path) of every regular file under a directory, sorted."""
+    """(relative posix path, absolute path) of every regular file under a directory, sorted.
+
+    A symbolic link is followed only when its target lies inside `root` (the member's path is then the
+    target's): a link to a file or folder outside is skipped with one warning naming it, so uploading a
+    folder never uploads `~/.ssh/id_rsa` because a link pointed there. Folder links are walked once each.
+    """
     root = Path(root)
+    real_root = os.path.realpath(root)
     found = []
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            found.append((full.relative_to(root).as_posix(), full))
+    walked = {real_root}
+    pending = [(root, "")]
+    while pending:
+        top, prefix = pending.pop()
+        for dirpath, dirs, files in os.walk(top):
+            for name in [*dirs, *files]:
+                full = Path(dirpath) / name
+                rel = prefix + full.relative_to(top).as_posix()
+                if not os.path.islink(full):
+                    if name in files:
+                        found.append((rel, full))
+                    continue
+                target = os.path.realpath(full)
+                if not _inside(target, real_root) or not os.path.exists(target):
+                    _warn_link(full, target)
+                elif os.path.isdir(target):
+                    if target not in walked and not _inside(real_root, target):
+                        walked.add(target)
+                        pending.append((Path(target), rel + "/"))
+                else:
+                    found.append((rel, Path(target)))
     return sorted(found)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_warned_links: set[str] = set()
+
+
+def _warn_link(link: Path, target: str) -> None:
+    if str(link) in _warned_links:
+        return
+    _warned_links.add(str(link))
+    from .log import logger
+
+    logger.warning("autolog: skipped the symbolic link %s: it points outside the folder (to %s) or nowhere, "
+                   "and autolog never follows links out of what it uploads", link, target)
 
 
 def hash_members(members: Iterable[tuple[str, str | os.PathLike]]) -> str:

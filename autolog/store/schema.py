@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
                         Text)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -26,8 +26,8 @@ meta = Table(
 tasks = Table(
     "tasks", metadata,
     Column("id", String(32), primary_key=True),
-    Column("project", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("project", Text, nullable=False),  # names are free text: TEXT on every backend (schema v2)
+    Column("name", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("output_uri", Text),
     Column("tags", Text, nullable=False, default="[]"),  # JSON list
@@ -50,7 +50,7 @@ models = Table(
     Column("task_id", String(32), index=True),  # producer; NULL for an imported model
     Column("seq", Integer, nullable=False, default=0),  # call order within the producing task
     Column("name", Text, nullable=False),
-    Column("framework", String(64)),
+    Column("framework", Text),  # free text from register_model(framework=...) (schema v2)
     Column("uri", Text),
     Column("local_path", Text),
     Column("size", BigInteger),
@@ -110,3 +110,19 @@ fingerprints = Table(
 
 # version reached -> step that brings a store of the previous version to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+# Columns that hold user-given names and became TEXT in schema v2 (a 300-character project name made
+# PostgreSQL reject the task row, orphaning its models). SQLite never enforced the old lengths.
+_TEXT_IN_V2 = (("tasks", "project"), ("tasks", "name"), ("models", "framework"))
+
+
+def _names_to_text(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        return
+    for table, column in _TEXT_IN_V2:
+        conn.execute(text(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE TEXT'))
+
+
+MIGRATIONS[2] = _names_to_text

@@ -134,9 +134,10 @@ def test_names_edited_in_a_shared_store_cannot_escape(run_py, home: Path, tmp_pa
     proc = run_py(f"""
         import autolog, os
         task = autolog.init("p", "t", output_uri={str(remote)!r})
-        open("w.bin", "wb").write(b"weights")
-        model = task.register_model("w.bin")
-        task.upload_artifact("report", "w.bin", wait=True)
+        os.makedirs("in")
+        open("in/w.bin", "wb").write(b"weights")
+        model = task.register_model("in/w.bin")
+        task.upload_artifact("report", "in/w.bin", wait=True)
         task.close()
         print(task.id, model.id)
     """)

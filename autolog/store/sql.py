@@ -56,7 +56,7 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
             except OperationalError as exc:
                 if _unreachable(exc) and not self.url.startswith("sqlite"):
                     if time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS or attempt == 11:
-                        raise StoreUnavailableError(_unavailable_message(self.url, exc)) from exc
+                        raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
                 elif attempt == 11 or not _transient(exc):
                     raise
                 time.sleep(delay * (0.5 + random.random()))
@@ -71,6 +71,7 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = _normalize_url(url)
+        self.shown_url = redact(url)  # for messages: the user's URL, password masked
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -111,7 +112,7 @@ class SqlStore:
                 return
             version = int(row[0])
             if version > schema.SCHEMA_VERSION:
-                raise AutologError(f"the store at {redact(self.url)} has schema version {version}, newer than this "
+                raise AutologError(f"the store at {self.shown_url} has schema version {version}, newer than this "
                                    f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
             for target in range(version + 1, schema.SCHEMA_VERSION + 1):
                 schema.MIGRATIONS[target](conn)
@@ -263,7 +264,7 @@ def _unreachable(exc: OperationalError) -> bool:
 def _unavailable_message(url: str, exc: OperationalError) -> str:
     reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     first = redact_text(reason[0]) if reason else type(exc).__name__
-    return f"cannot reach the metadata store at {redact(url)}: {first}"
+    return f"cannot reach the metadata store at {url}: {first}"
 
 
 def _create_private(database: str | None) -> None:

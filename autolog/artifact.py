@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import serializers
+from .archive import ZipLimits, extract_zip
 from .errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
 from .model import _when
 from .recorder import SnapshotJob
@@ -133,12 +134,12 @@ class Artifact:
         folder_name = current.file_name[:-4] if current.file_name.endswith(".zip") else current.file_name + ".d"
 
         preview = current._preview
-        limits = serializers.ZipLimits(max_bytes=preview.get("bytes"), max_members=preview.get("files"))
+        limits = ZipLimits(max_bytes=preview.get("bytes"), max_members=preview.get("files"))
 
         def extract(dest: str) -> None:
             # The zip's own hash is checked by this fetch before a single member is extracted.
             archive = cache.fetch(current.hash, current.file_name, label, fill)
-            serializers.extract_zip(archive, dest, label, limits)
+            extract_zip(archive, dest, label, limits)
 
         return cache.fetch(current.tree_hash, folder_name, label, extract)
 

@@ -149,24 +149,16 @@ def load_settings() -> Settings:
     def get(key: str, default: Any) -> tuple[Any, str]:
         return raw.get(key, (default, "default"))
 
+    # Parse every value first: a bad one is reported before anything is created on disk.
     home_v, home_src = get("home", "~/.autolog")
     home = _parse_dir("home", home_v, home_src)
-    _prepare_dir("home", home, home_src)
     tracking_v, tracking_src = get("tracking_uri", f"sqlite:///{home / 'autolog.db'}")
     tracking_uri = _parse_str("tracking_uri", tracking_v, tracking_src)
-    from .tracking import check_tracking_uri
-
-    check_tracking_uri(tracking_uri, tracking_src)
     out_v, out_src = get("default_output_uri", None)
     default_output_uri = None if out_v in (None, "") else _parse_str("default_output_uri", out_v, out_src)
-    if default_output_uri is not None:
-        _check_output_uri(default_output_uri, out_src)
     cache_v, cache_src = get("cache_dir", None)
     cache_dir = home / "cache" if cache_v is None else _parse_dir("cache_dir", cache_v, cache_src)
-    for folder in (home / "staging", home / "files"):
-        _prepare_dir("home", folder, home_src)
-    _prepare_dir("cache_dir", cache_dir, cache_src)
-    return Settings(
+    settings = Settings(
         home=home,
         tracking_uri=tracking_uri,
         default_output_uri=default_output_uri,
@@ -176,7 +168,17 @@ def load_settings() -> Settings:
         allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
         disable=_parse_bool("disable", *get("disable", False)),
     )
+    if default_output_uri is not None:
+        _check_output_uri(default_output_uri, out_src)
+    # Then the folders autolog owns, private (0700), and the store URL that may live in one of them.
+    _prepare_dir("home", home, home_src)
+    from .tracking import check_tracking_uri
 
+    check_tracking_uri(tracking_uri, tracking_src)
+    for folder in (settings.staging_dir, Path(settings.local_store_uri)):
+        _prepare_dir("home", folder, home_src)
+    _prepare_dir("cache_dir", cache_dir, cache_src)
+    return settings
 
 
 def _check_output_uri(uri: str, source: str) -> None:

@@ -44,7 +44,7 @@ def autolog_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+def postgres_url():
     """AUTOLOG_TEST_POSTGRES_URL (started by .ci/run), else a throwaway cluster started here with
     `.ci/start-postgres.sh` (port AUTOLOG_TEST_POSTGRES_PORT or a free one), else skip."""
     url = os.environ.get("AUTOLOG_TEST_POSTGRES_URL")
@@ -54,10 +54,12 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("psycopg")
     if not sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or shutil.which("runuser") is None:
         pytest.skip("no PostgreSQL: set AUTOLOG_TEST_POSTGRES_URL or install the server binaries")
-    root = tmp_path_factory.mktemp("pg")
-    for parent in [root, *root.parents]:
-        if str(parent).startswith("/tmp"):
-            os.chmod(parent, os.stat(parent).st_mode | 0o755)
+    # Not under pytest's basetemp: pytest makes /tmp/pytest-of-<user> 0700 again on every run, which would
+    # shut the postgres user out of its own cluster while another test run starts.
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="autolog-security-pg-"))
+    os.chmod(root, 0o755)
     port = os.environ.get("AUTOLOG_TEST_POSTGRES_PORT") or str(free_port())
     proc = subprocess.run(["bash", str(_ROOT / ".ci" / "start-postgres.sh"), str(root / "cluster")],
                           capture_output=True, text=True, env={**os.environ, "AUTOLOG_TEST_POSTGRES_PORT": port},
@@ -70,6 +72,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory):
         yield found["AUTOLOG_TEST_POSTGRES_URL"]
     finally:
         subprocess.run(found["AUTOLOG_TEST_POSTGRES_STOP"].strip("'"), shell=True, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

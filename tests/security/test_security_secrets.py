@@ -16,6 +16,8 @@ from .conftest import all_files, autolog_cli, free_port
 def test_credentials_in_output_uri_are_never_stored_or_printed(run_py, home: Path, s3_server: dict, s3_uri: str,
                                                               tmp_path: Path) -> None:
     key, secret = s3_server["key"], s3_server["secret"]
+    if not secret:
+        pytest.skip("the S3 server takes no credentials: nothing to leak")
     bucket_and_prefix = s3_uri[len("s3://"):]
     # A signed-URL style token as well: it must not survive either.
     with_creds = f"s3://{key}:{secret}@{bucket_and_prefix}?X-Amz-Signature=SIGNATURE-TOKEN-123"

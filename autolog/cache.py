@@ -133,8 +133,11 @@ class Cache:
             meta = json.loads((entry / META).read_text())
         except (OSError, ValueError):
             return None
+        if isinstance(meta, dict) and "names" not in meta and isinstance(meta.get("name"), str):
+            # An entry of the first layout (one name, size and mtime only): re-verified by hash on first use.
+            meta = {"names": {meta["name"]: None}, "size": meta.get("size", 0)}
         if not isinstance(meta, dict) or not isinstance(meta.get("names"), dict):
-            return None  # an entry of an older layout: fetched again
+            return None
         return meta
 
     @staticmethod

@@ -43,12 +43,14 @@ def hash_file(path: str | os.PathLike) -> str:
     return hasher.hexdigest()
 
 
-def member_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
+def member_files(root: str | os.PathLike, *, follow_links_out: bool = False) -> list[tuple[str, Path]]:
     """(relative posix path, absolute path) of every regular file under a directory, sorted.
 
     A symbolic link is followed only when its target lies inside `root` (the member's path is then the
     target's): a link to a file or folder outside is skipped with one warning naming it, so uploading a
     folder never uploads `~/.ssh/id_rsa` because a link pointed there. Folder links are walked once each.
+    `follow_links_out=True` (hashing what a load read, nothing leaves the machine) follows every link
+    that resolves, silently: a Hugging Face cache snapshot is all links into `../../blobs`.
     """
     root = Path(root)
     real_root = os.path.realpath(root)
@@ -66,8 +68,9 @@ def member_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
                         found.append((rel, full))
                     continue
                 target = os.path.realpath(full)
-                if not _inside(target, real_root) or not os.path.exists(target):
-                    _warn_link(full, target)
+                if not os.path.exists(target) or not (follow_links_out or _inside(target, real_root)):
+                    if not follow_links_out:
+                        _warn_link(full, target)
                 elif os.path.isdir(target):
                     if target not in walked and not _inside(real_root, target):
                         walked.add(target)
@@ -104,10 +107,10 @@ def hash_members(members: Iterable[tuple[str, str | os.PathLike]]) -> str:
     return hasher.hexdigest()
 
 
-def hash_path(path: str | os.PathLike) -> str:
-    """Hash of a file, or of a directory's files (see `hash_members`)."""
+def hash_path(path: str | os.PathLike, *, follow_links_out: bool = False) -> str:
+    """Hash of a file, or of a directory's files (see `hash_members`; links as in `member_files`)."""
     if os.path.isdir(path):
-        return hash_members(member_files(path))
+        return hash_members(member_files(path, follow_links_out=follow_links_out))
     return hash_file(path)
 
 

@@ -139,3 +139,22 @@ def test_swapped_zip_is_refused_by_its_hash_before_extraction(run_py, home: Path
     assert "refused:" in proc.stdout and "do not match the recorded hash" in proc.stdout, proc.stdout
     extracted = [p for p in all_files(home / "cache") if p.name.startswith("part")]
     assert extracted == []
+
+
+def test_a_load_hashes_through_links_out_but_never_uploads_them(tmp_path: Path, autolog_records) -> None:
+    """Lineage of a load reads what the links point to (a Hugging Face cache snapshot is only links into
+    `../../blobs`), silently; an upload of the same folder skips them (test above)."""
+    from autolog.fingerprint import hash_path, member_files
+
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    (blobs / "aaa").write_bytes(b"weights A")
+    snapshot = tmp_path / "snapshots" / "rev1"
+    snapshot.mkdir(parents=True)
+    os.symlink("../../blobs/aaa", snapshot / "model.safetensors")
+    followed = member_files(snapshot, follow_links_out=True)
+    assert [(rel, full.read_bytes()) for rel, full in followed] == [("model.safetensors", b"weights A")]
+    assert hash_path(snapshot, follow_links_out=True) != hash_path(tmp_path / "blobs")
+    assert not any("skipped the symbolic link" in r.getMessage() for r in autolog_records)
+    assert member_files(snapshot) == []
+    assert sum("skipped the symbolic link" in r.getMessage() for r in autolog_records) == 1

@@ -52,10 +52,16 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
         started = time.monotonic()
         for attempt in range(12):
             try:
-                return fn(self, *args, **kwargs)
+                result = fn(self, *args, **kwargs)
+                self._unreachable_seen = False
+                return result
             except OperationalError as exc:
                 if _unreachable(exc) and not self.url.startswith("sqlite"):
-                    if time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS or attempt == 11:
+                    # Once the server was found unreachable, later operations try once: the queue is FIFO,
+                    # and a user's read must not wait behind a retry window per queued write.
+                    if (self._unreachable_seen or attempt == 11
+                            or time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS):
+                        self._unreachable_seen = True
                         raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
                 elif attempt == 11 or not _transient(exc):
                     raise
@@ -72,6 +78,7 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self.url = _normalize_url(url)
         self.shown_url = redact(url)  # for messages: the user's URL, password masked
+        self._unreachable_seen = False
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}

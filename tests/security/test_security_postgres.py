@@ -75,3 +75,99 @@ def test_newer_schema_error_masks_the_password(run_py, pg_database: str) -> None
     """, env={"AUTOLOG_TRACKING_URI": with_password, "AUTOLOG_STRICT": "0"}, check=False)
     assert "error:" in proc.stdout and "schema version 999" in proc.stdout, proc.stdout + proc.stderr
     assert "hunter2" not in proc.stdout + proc.stderr
+
+
+class _Proxy:
+    """A TCP forwarder to the server that can be cut: the store becomes unreachable in the middle of a run."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+        import threading
+
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.open = False
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone would not
+        except OSError:
+            pass
+        self.listener.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+
+def test_store_lost_mid_run_fails_reads_in_seconds_even_behind_queued_writes(pg_database: str, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(pg_database)
+    proxy = _Proxy(parts.port)
+    url = pg_database.replace(f":{parts.port}/", f":{proxy.port}/")
+    code = textwrap.dedent("""
+        import sys, time, autolog
+        task = autolog.init("p", "t")
+        task.models
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for i in range(5):
+            open(f"m{i}.bin", "wb").write(b"%d" % i)
+            task.register_model(f"m{i}.bin")
+        started = time.monotonic()
+        try:
+            task.models
+        except autolog.StoreUnavailableError as exc:
+            print("StoreUnavailableError", round(time.monotonic() - started, 1), exc, flush=True)
+        else:
+            print("returned", round(time.monotonic() - started, 1), flush=True)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             env={**os.environ, "AUTOLOG_TRACKING_URI": url, "AUTOLOG_STRICT": "0"})
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        proxy.cut()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    assert "StoreUnavailableError" in out, out + err
+    seconds = float(out.split()[1])
+    assert seconds < 15, (seconds, out)

@@ -26,8 +26,8 @@ from . import serializers
 from .archive import ZipLimits, extract_zip
 from .errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
 from .model import _when
-from .recorder import SnapshotJob
 from .paths import copy_file
+from .recorder import SnapshotJob
 from .storage import join, safe_segment
 
 if TYPE_CHECKING:

@@ -49,9 +49,13 @@ def _split(uri: str) -> tuple[str, str, str, str, str] | None:
     return match.group("scheme"), userinfo, rest, query, fragment
 
 
+def _secret_in_query(query: str) -> bool:
+    return bool(query) and any(k.lower() in _SECRET_PARAMS for k, _v in parse_qsl(query[1:], keep_blank_values=True))
+
+
 def _clean_query(query: str, replace: bool) -> str:
-    if not query:
-        return ""
+    if not _secret_in_query(query):
+        return query  # untouched, byte for byte
     pairs = parse_qsl(query[1:], keep_blank_values=True)
     kept = [(k, MASK if replace and k.lower() in _SECRET_PARAMS else v) for k, v in pairs
             if replace or k.lower() not in _SECRET_PARAMS]
@@ -64,7 +68,7 @@ def has_credentials(uri: str) -> bool:
     if parts is None:
         return False
     _scheme, userinfo, _rest, query, _fragment = parts
-    return bool(userinfo) or _clean_query(query, False) != (("?" + query[1:]) if query else "")
+    return bool(userinfo) or _secret_in_query(query)
 
 
 def strip_credentials(uri: str) -> str:

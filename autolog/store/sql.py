@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -56,6 +57,8 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
                 self._unreachable_seen = False
                 return result
             except OperationalError as exc:
+                if _refused(exc):  # wrong password, no such database or role: retrying cannot help
+                    raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
                 if _unreachable(exc) and not self.url.startswith("sqlite"):
                     # Once the server was found unreachable, later operations try once: the queue is FIFO,
                     # and a user's read must not wait behind a retry window per queued write.
@@ -266,6 +269,13 @@ def _unreachable(exc: OperationalError) -> bool:
         "could not connect", "connection refused", "connection failed", "timeout expired", "timed out",
         "could not translate host name", "name or service not known", "no route to host",
         "network is unreachable", "server closed the connection"))
+
+
+def _refused(exc: OperationalError) -> bool:
+    """The server answered but will not open this store for us (credentials, database or role)."""
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(words in text for words in (
+        "authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database"))
 
 
 def _unavailable_message(url: str, exc: OperationalError) -> str:

@@ -38,9 +38,12 @@ def all_files(*roots: Path) -> set[Path]:
 
 
 def autolog_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`autolog ARGS` as a user runs it (the installed console script's module)."""
+    """`autolog ARGS` as a user runs it: the installed package (run outside the checkout, which `-m` would
+    otherwise put first on sys.path)."""
+    import tempfile
+
     return subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+                          env={**os.environ, **(env or {})}, timeout=timeout, cwd=tempfile.gettempdir())
 
 
 @pytest.fixture(scope="session")

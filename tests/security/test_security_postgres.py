@@ -171,3 +171,14 @@ def test_store_lost_mid_run_fails_reads_in_seconds_even_behind_queued_writes(pg_
     assert "StoreUnavailableError" in out, out + err
     seconds = float(out.split()[1])
     assert seconds < 15, (seconds, out)
+
+
+def test_a_store_the_server_refuses_is_one_clear_line(postgres_url: str) -> None:
+    from .conftest import autolog_cli
+
+    url = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    cli = autolog_cli("tasks", env={"AUTOLOG_TRACKING_URI": url})
+    assert cli.returncode == 1
+    lines = cli.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the metadata store" in lines[0] and "no_such_database" in lines[0], \
+        cli.stderr

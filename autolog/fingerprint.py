@@ -54,29 +54,34 @@ def member_files(root: str | os.PathLike, *, follow_links_out: bool = False) -> 
     """
     root = Path(root)
     real_root = os.path.realpath(root)
-    found = []
+    found: list[tuple[str, Path]] = []
     walked = {real_root}
-    pending = [(root, "")]
-    while pending:
-        top, prefix = pending.pop()
-        for dirpath, dirs, files in os.walk(top):
-            for name in [*dirs, *files]:
-                full = Path(dirpath) / name
-                rel = prefix + full.relative_to(top).as_posix()
-                if not os.path.islink(full):
-                    if name in files:
-                        found.append((rel, full))
-                    continue
-                target = os.path.realpath(full)
-                if not os.path.exists(target) or not (follow_links_out or _inside(target, real_root)):
-                    if not follow_links_out:
-                        _warn_link(full, target)
-                elif os.path.isdir(target):
-                    if target not in walked and not _inside(real_root, target):
-                        walked.add(target)
-                        pending.append((Path(target), rel + "/"))
-                else:
-                    found.append((rel, Path(target)))
+    stack = [(os.fspath(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue  # unreadable folder: skipped, as os.walk does
+        for entry in entries:
+            rel = prefix + entry.name
+            if not entry.is_symlink():
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file(follow_symlinks=False):  # not a fifo or socket: reading those would block
+                    found.append((rel, Path(entry.path)))
+                continue
+            target = os.path.realpath(entry.path)
+            if not os.path.exists(target) or not (follow_links_out or _inside(target, real_root)):
+                if not follow_links_out:
+                    _warn_link(Path(entry.path), target)
+            elif os.path.isdir(target):
+                if target not in walked and not _inside(real_root, target):
+                    walked.add(target)
+                    stack.append((target, rel + "/"))
+            elif os.path.isfile(target):
+                found.append((rel, Path(target)))
     return sorted(found)
 
 

@@ -275,7 +275,8 @@ def _refused(exc: OperationalError) -> bool:
     """The server answered but will not open this store for us (credentials, database or role)."""
     text = str(exc.orig if exc.orig is not None else exc).lower()
     return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(words in text for words in (
-        "authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database"))
+        "authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database",
+        "unable to open database file"))
 
 
 def _unavailable_message(url: str, exc: OperationalError) -> str:

@@ -98,3 +98,21 @@ def test_redaction_rules() -> None:
     assert redact("/plain/path") == "/plain/path"
     assert json.dumps(redact_text("at postgresql://u:pw@h/db and s3://k:s@b")) == \
         json.dumps("at postgresql://u:***@h/db and s3://k:***@b")
+
+
+def test_sqlite_store_that_cannot_be_opened_is_store_unavailable(run_py, tmp_path: Path) -> None:
+    folder_as_db = tmp_path / "a-folder.db"
+    folder_as_db.mkdir()
+    env = {"AUTOLOG_TRACKING_URI": f"sqlite:///{folder_as_db}", "AUTOLOG_STRICT": "0"}
+    cli = autolog_cli("tasks", env=env)
+    assert cli.returncode == 1 and len(cli.stderr.strip().splitlines()) == 1, cli.stderr
+    assert "unable to open database file" in cli.stderr
+    proc = run_py("""
+        import autolog
+        task = autolog.init("p", "t")
+        try:
+            task.models
+        except autolog.StoreUnavailableError as exc:
+            print("StoreUnavailableError:", exc)
+    """, env=env, check=False)
+    assert "StoreUnavailableError:" in proc.stdout, proc.stdout + proc.stderr

@@ -158,6 +158,19 @@ def test_names_edited_in_a_shared_store_cannot_escape(run_py, home: Path, tmp_pa
     for line in proc.stdout.strip().splitlines():
         assert Path(line).is_relative_to(home / "cache"), line
         assert Path(line).read_bytes() == b"weights"
+    # A recorded hash edited into a path: refused before the cache makes a folder of it.
+    db = sqlite3.connect(home / "autolog.db")
+    db.execute("UPDATE models SET hash = ? WHERE id = ?", ("../" * 12 + f"tmp/{ESCAPE}", model_id))
+    db.commit()
+    db.close()
+    proc = run_py(f"""
+        import autolog
+        try:
+            autolog.Model.get({model_id!r}).get_local_copy()
+        except autolog.IntegrityError as exc:
+            print("refused:", exc)
+    """)
+    assert "refused: not a content hash" in proc.stdout, proc.stdout
     # A multi-file checkpoint's member list edited to climb out: refused, nothing read or written.
     db = sqlite3.connect(home / "autolog.db")
     db.execute("UPDATE models SET uri = NULL, members = ? WHERE id = ?", (json.dumps([f"../{ESCAPE}"]), model_id))

@@ -26,6 +26,7 @@ _LAZY = {
     "ConfigError": "errors",
     "AutologError": "errors",
     "PickleNotAllowedError": "errors",
+    "StoreUnavailableError": "errors",
     "instrument": "instrumentation",
     "uninstrument": "instrumentation",
     "load_settings": "config",
@@ -37,7 +38,8 @@ __all__ = sorted(_LAZY)
 if TYPE_CHECKING:
     from .artifact import Artifact
     from .config import Settings, load_settings
-    from .errors import AutologError, ConfigError, IntegrityError, NotFoundError, PickleNotAllowedError
+    from .errors import (AutologError, ConfigError, IntegrityError, NotFoundError, PickleNotAllowedError,
+                         StoreUnavailableError)
     from .instrumentation import instrument, uninstrument
     from .lifecycle import current_task, init
     from .model import Model

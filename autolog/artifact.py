@@ -23,8 +23,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import serializers
+from .archive import ZipLimits, extract_zip
 from .errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
 from .model import _when
+from .paths import copy_file
 from .recorder import SnapshotJob
 from .storage import join, safe_segment
 
@@ -91,7 +93,9 @@ class Artifact:
         session.flush()
         row = session.store.call("get", "artifacts", self.id)
         if row is None:
-            raise NotFoundError(f"{self._label} is not in the store at {session.settings.tracking_uri}")
+            from .redact import redact
+
+            raise NotFoundError(f"{self._label} is not in the store at {redact(session.settings.tracking_uri)}")
         return Artifact._from_row(row)
 
     def get_local_copy(self) -> str:
@@ -117,7 +121,7 @@ class Artifact:
             staged = current.staging_path  # not uploaded yet, but its bytes are on this machine
 
             def fill(dest: str) -> None:
-                shutil.copyfile(staged, dest)
+                copy_file(staged, dest)
         else:
             raise AutologError(f"{label}: not uploaded ({current.upload_state}"
                                f"{': ' + current.error if current.error else ''}); run `autolog sync` on "
@@ -129,9 +133,13 @@ class Artifact:
             raise IntegrityError(f"{label}: no hash of the extracted folder was recorded")
         folder_name = current.file_name[:-4] if current.file_name.endswith(".zip") else current.file_name + ".d"
 
+        preview = current._preview
+        limits = ZipLimits(max_bytes=preview.get("bytes"), max_members=preview.get("files"))
+
         def extract(dest: str) -> None:
+            # The zip's own hash is checked by this fetch before a single member is extracted.
             archive = cache.fetch(current.hash, current.file_name, label, fill)
-            serializers.extract_zip(archive, dest, label)
+            extract_zip(archive, dest, label, limits)
 
         return cache.fetch(current.tree_hash, folder_name, label, extract)
 
@@ -186,8 +194,9 @@ def _next_seq(task: Task) -> int:
 def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, Any] | None = None,
                     wait: bool = False) -> Artifact:
     """See `Task.upload_artifact`."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"an artifact name must be a non-empty string, got {name!r}")
+    from .paths import check_display_name
+
+    check_display_name("artifact name", name)  # free text, but not empty, no NUL and bounded
     user_metadata = _check_metadata(metadata)
     if isinstance(obj, (str, os.PathLike)):
         path = os.path.abspath(os.fspath(obj))

@@ -50,14 +50,18 @@ def _size(value: int | None) -> str:
 
 
 def task_dict(task: Any) -> dict[str, Any]:
+    from .redact import redact  # records written before credentials were stripped still print masked
+
     return {"id": task.id, "project": task.project, "name": task.name, "status": task.status,
-            "output_uri": task.output_uri, "tags": list(task.tags), "started": _when(task.started),
+            "output_uri": redact(task.output_uri), "tags": list(task.tags), "started": _when(task.started),
             "ended": _when(task.ended), **task.run_info}
 
 
 def model_dict(model: Any) -> dict[str, Any]:
+    from .redact import redact
+
     return {"id": model.id, "name": model.name, "framework": model.framework, "task_id": model.task_id,
-            "uri": model.uri, "local_path": model.local_path, "size": model.size, "hash": model.hash,
+            "uri": redact(model.uri), "local_path": model.local_path, "size": model.size, "hash": model.hash,
             "created": _when(model.created), "upload_state": model.upload_state}
 
 
@@ -92,6 +96,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from .model import Model
+    from .redact import redact
 
     models = Model.query(project=args.project, task_id=args.task_id, name=args.name,
                          framework=args.framework)[: args.limit]
@@ -100,7 +105,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     else:
         _table("models", ["id", "name", "framework", "task", "size", "created", "stored at"],
                [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size), _when(m.created),
-                 m.uri or m.local_path) for m in models])
+                 redact(m.uri) or m.local_path) for m in models])
     return 0
 
 
@@ -130,15 +135,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     _table(f"task {task.id}", ["field", "value"], list(task_dict(task).items()))
     for kind in ("input", "output"):
         _table(f"{kind} models", ["id", "name", "framework", "producer", "size", "stored at"],
-               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size), m.uri or m.local_path)
-                for m in models[kind]])
+               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size),
+                 model_dict(m)["uri"] or m.local_path) for m in models[kind]])
     _table("artifacts", ["name", "type", "size", "preview", "stored at"],
-           [(a.name, a.type, _size(a.size), a.preview(), a.uri) for a in artifacts])
+           [(a.name, a.type, _size(a.size), a.preview(), artifact_dict(a)["uri"]) for a in artifacts])
     return 0
 
 
 def artifact_dict(artifact: Any) -> dict[str, Any]:
-    return {"name": artifact.name, "type": artifact.type, "uri": artifact.uri, "size": artifact.size,
+    from .redact import redact
+
+    return {"name": artifact.name, "type": artifact.type, "uri": redact(artifact.uri), "size": artifact.size,
             "hash": artifact.hash, "metadata": artifact.metadata, "created": _when(artifact.created)}
 
 
@@ -326,8 +333,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except AutologError as exc:
-        print(f"autolog: {exc}", file=sys.stderr)
+        print(f"autolog: {_one_line(exc)}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+            raise
+        # A database error that escaped the store's own mapping: one line, URL masked, never a traceback.
+        print(f"autolog: the metadata store failed: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    from .redact import redact_text
+
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return redact_text(lines[0] if lines else type(exc).__name__)
 
 
 if __name__ == "__main__":  # pragma: no cover

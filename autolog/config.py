@@ -7,6 +7,7 @@ changes `AUTOLOG_HOME` gets a fresh home without restarting Python.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -62,9 +63,13 @@ def _parse_bool(key: str, value: Any, source: str) -> bool:
 
 def _parse_number(kind: type, key: str, value: Any, source: str) -> Any:
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
+        if isinstance(value, bool):
+            raise TypeError
+        number = kind(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{source}: {key} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{source}: {key} must be a finite number, got {value!r}")
     if number < 0:
         raise ConfigError(f"{source}: {key} must not be negative, got {value!r}")
     return number
@@ -74,6 +79,26 @@ def _parse_str(key: str, value: Any, source: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {key} must be a string, got {value!r}")
     return value
+
+
+def _parse_dir(key: str, value: Any, source: str) -> Path:
+    """A folder setting: a non-empty string, made absolute."""
+    text = _parse_str(key, value, source)
+    if not text.strip() or "\0" in text:
+        raise ConfigError(f"{source}: {key} must be a folder path, got {value!r}")
+    return Path(text).expanduser().resolve()
+
+
+def _prepare_dir(key: str, path: Path, source: str) -> None:
+    """Create a folder of autolog's own as private (0700) if missing; ConfigError if that is impossible."""
+    from .paths import private_dir
+
+    try:
+        private_dir(path)
+    except OSError as exc:
+        raise ConfigError(f"{source}: {key} {str(path)!r} cannot be created: {exc.strerror or exc}") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{source}: {key} {str(path)!r} is not a folder autolog can write to")
 
 
 _KEYS: dict[str, str] = {
@@ -124,18 +149,16 @@ def load_settings() -> Settings:
     def get(key: str, default: Any) -> tuple[Any, str]:
         return raw.get(key, (default, "default"))
 
+    # Parse every value first: a bad one is reported before anything is created on disk.
     home_v, home_src = get("home", "~/.autolog")
-    home = Path(_parse_str("home", str(home_v), home_src)).expanduser().resolve()
+    home = _parse_dir("home", home_v, home_src)
     tracking_v, tracking_src = get("tracking_uri", f"sqlite:///{home / 'autolog.db'}")
     tracking_uri = _parse_str("tracking_uri", tracking_v, tracking_src)
-    if "://" not in tracking_uri:
-        raise ConfigError(f"{tracking_src}: tracking_uri must be an SQLAlchemy URL such as "
-                          f"sqlite:///path or postgresql://host/db, got {tracking_uri!r}")
     out_v, out_src = get("default_output_uri", None)
     default_output_uri = None if out_v in (None, "") else _parse_str("default_output_uri", out_v, out_src)
-    cache_v, cache_src = get("cache_dir", str(home / "cache"))
-    cache_dir = Path(_parse_str("cache_dir", str(cache_v), cache_src)).expanduser().resolve()
-    return Settings(
+    cache_v, cache_src = get("cache_dir", None)
+    cache_dir = home / "cache" if cache_v is None else _parse_dir("cache_dir", cache_v, cache_src)
+    settings = Settings(
         home=home,
         tracking_uri=tracking_uri,
         default_output_uri=default_output_uri,
@@ -145,4 +168,24 @@ def load_settings() -> Settings:
         allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
         disable=_parse_bool("disable", *get("disable", False)),
     )
+    if default_output_uri is not None:
+        _check_output_uri(default_output_uri, out_src)
+    # Then the folders autolog owns, private (0700), and the store URL that may live in one of them.
+    _prepare_dir("home", home, home_src)
+    from .tracking import check_tracking_uri
 
+    check_tracking_uri(tracking_uri, tracking_src)
+    for folder in (settings.staging_dir, Path(settings.local_store_uri)):
+        _prepare_dir("home", folder, home_src)
+    _prepare_dir("cache_dir", cache_dir, cache_src)
+    return settings
+
+
+def _check_output_uri(uri: str, source: str) -> None:
+    from .redact import redact, redact_text
+    from .storage import check_uri
+
+    try:
+        check_uri(uri)
+    except (ValueError, ImportError) as exc:
+        raise ConfigError(f"{source}: default_output_uri {redact(uri)!r}: {redact_text(str(exc))}") from None

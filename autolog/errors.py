@@ -21,3 +21,8 @@ class ConfigError(AutologError, ValueError):
 
 class PickleNotAllowedError(AutologError):
     """A pickle artifact was asked for while `allow_pickle` is off."""
+
+
+class StoreUnavailableError(AutologError):
+    """The metadata store (the tracking URL's database) cannot be reached: the server is down, refuses the
+    connection, or does not answer within a few seconds. The message shows the URL with its password masked."""

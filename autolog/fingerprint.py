@@ -43,15 +43,63 @@ def hash_file(path: str | os.PathLike) -> str:
     return hasher.hexdigest()
 
 
-def member_files(root: str | os.PathLike) -> list[tuple[str, Path]]:
-    """(relative posix path, absolute path) of every regular file under a directory, sorted."""
+def member_files(root: str | os.PathLike, *, follow_links_out: bool = False) -> list[tuple[str, Path]]:
+    """(relative posix path, absolute path) of every regular file under a directory, sorted.
+
+    A symbolic link is followed only when its target lies inside `root` (the member's path is then the
+    target's): a link to a file or folder outside is skipped with one warning naming it, so uploading a
+    folder never uploads `~/.ssh/id_rsa` because a link pointed there. Folder links are walked once each.
+    `follow_links_out=True` (hashing what a load read, nothing leaves the machine) follows every link
+    that resolves, silently: a Hugging Face cache snapshot is all links into `../../blobs`.
+    """
     root = Path(root)
-    found = []
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            found.append((full.relative_to(root).as_posix(), full))
+    real_root = os.path.realpath(root)
+    found: list[tuple[str, Path]] = []
+    walked = {real_root}
+    stack = [(os.fspath(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue  # unreadable folder: skipped, as os.walk does
+        for entry in entries:
+            rel = prefix + entry.name
+            if not entry.is_symlink():
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, rel + "/"))
+                elif entry.is_file(follow_symlinks=False):  # not a fifo or socket: reading those would block
+                    found.append((rel, Path(entry.path)))
+                continue
+            target = os.path.realpath(entry.path)
+            if not os.path.exists(target) or not (follow_links_out or _inside(target, real_root)):
+                if not follow_links_out:
+                    _warn_link(Path(entry.path), target)
+            elif os.path.isdir(target):
+                if target not in walked and not _inside(real_root, target):
+                    walked.add(target)
+                    stack.append((target, rel + "/"))
+            elif os.path.isfile(target):
+                found.append((rel, Path(target)))
     return sorted(found)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_warned_links: set[str] = set()
+
+
+def _warn_link(link: Path, target: str) -> None:
+    if str(link) in _warned_links:
+        return
+    _warned_links.add(str(link))
+    from .log import logger
+
+    logger.warning("autolog: skipped the symbolic link %s: it points outside the folder (to %s) or nowhere, "
+                   "and autolog never follows links out of what it uploads", link, target)
 
 
 def hash_members(members: Iterable[tuple[str, str | os.PathLike]]) -> str:
@@ -64,10 +112,10 @@ def hash_members(members: Iterable[tuple[str, str | os.PathLike]]) -> str:
     return hasher.hexdigest()
 
 
-def hash_path(path: str | os.PathLike) -> str:
-    """Hash of a file, or of a directory's files (see `hash_members`)."""
+def hash_path(path: str | os.PathLike, *, follow_links_out: bool = False) -> str:
+    """Hash of a file, or of a directory's files (see `hash_members`; links as in `member_files`)."""
     if os.path.isdir(path):
-        return hash_members(member_files(path))
+        return hash_members(member_files(path, follow_links_out=follow_links_out))
     return hash_file(path)
 
 

@@ -64,6 +64,9 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
         raise TypeError(f"output_uri must be None, True, a path or a URI string, got {type(output_uri).__name__}")
     if not uri:
         return None
+    from .redact import stored_uri
+
+    uri = stored_uri(uri)  # credentials are never stored: the backend reads them from env/config files
     check_uri(uri)
     if protocol_of(uri) == "file":
         return os.path.abspath(uri[len("file://"):] if uri.startswith("file://") else uri)
@@ -71,9 +74,9 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
 
 
 def _check_text(label: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{label} must be a non-empty string, got {value!r}")
-    return value
+    from .paths import check_display_name
+
+    return check_display_name(label, value)  # not empty, no NUL, bounded length
 
 
 def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = None, *, tags: Iterable[str] = (),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -104,6 +103,11 @@ class Model:
     def _verified_local_path(self, session: Session, label: str) -> str:
         path = self.local_path
         if self.members:
+            from .paths import copy_file, is_plain_segment
+
+            bad = [m for m in self.members if not is_plain_segment(m)]
+            if bad:  # a record edited in a shared store must not make us read or write elsewhere
+                raise IntegrityError(f"{label}: the recorded member name {bad[0][:80]!r} is not a plain file name")
             folder = os.path.dirname(path or "")
             files = [os.path.join(folder, m) for m in self.members]
             missing = [f for f in files if not os.path.exists(f)]
@@ -115,7 +119,7 @@ class Model:
             def assemble(dest: str) -> None:
                 os.makedirs(dest)
                 for m, f in zip(self.members, files):
-                    shutil.copyfile(f, os.path.join(dest, m))
+                    copy_file(f, os.path.join(dest, m))
 
             return session.cache.fetch(self.hash, self.name, label, assemble)
         if not path or not os.path.exists(path):

@@ -94,7 +94,7 @@ class Recorder:
             if known and (known["size"], known["mtime_ns"], known["inode"]) == (
                     fingerprint.size, fingerprint.mtime_ns, fingerprint.inode):
                 return known["hash"]
-        digest = hash_path(path)
+        digest = hash_path(path, follow_links_out=True)  # a load's hash: links out are read, never uploaded
         if fingerprint is not None and not os.path.isdir(path):
             self._remember(path, fingerprint, digest)
         return digest

@@ -19,14 +19,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
-import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import IntegrityError
+from .archive import ZipLimits, extract_zip  # noqa: F401 - re-exported: the older import path
 from .fingerprint import member_files
 
 CHUNK = 1 << 20
@@ -91,8 +89,11 @@ class FileSerializer(Serializer):
         return safe_segment(os.path.basename(os.fspath(obj)))
 
     def dump(self, obj: Any, dest: str) -> Written:
-        # A copy, not a hard link: the user may rewrite the same file right after the upload.
-        shutil.copyfile(os.fspath(obj), dest)
+        # A copy, not a hard link: the user may rewrite the same file right after the upload. It keeps the
+        # source's mode (never wider: a 0600 secret stays 0600).
+        from .paths import copy_file
+
+        copy_file(os.fspath(obj), dest)
         return Written({"file_name": os.path.basename(os.fspath(obj))})
 
     def describe(self, preview: dict[str, Any]) -> str:
@@ -138,30 +139,6 @@ class FolderSerializer(Serializer):
 
     def describe(self, preview: dict[str, Any]) -> str:
         return f"folder, {preview.get('files', '?')} files"
-
-
-def extract_zip(archive_path: str, dest: str, label: str) -> None:
-    """Extract a folder artifact into `dest`, refusing any entry that would land outside it (zip slip)."""
-    root = os.path.realpath(dest)
-    os.makedirs(root, exist_ok=True)
-    with zipfile.ZipFile(archive_path) as archive:
-        for info in archive.infolist():
-            name = info.filename.replace("\\", "/")
-            parts = name.split("/")
-            target = os.path.realpath(os.path.join(root, *[p for p in parts if p]))
-            if (name.startswith("/") or (len(parts[0]) == 2 and parts[0][1] == ":") or ".." in parts
-                    or not target.startswith(root + os.sep)):
-                raise IntegrityError(f"{label}: the archive entry {info.filename!r} would be written outside "
-                                     f"the folder; refusing to extract it (zip slip)")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise IntegrityError(f"{label}: the archive entry {info.filename!r} is a symbolic link; "
-                                     f"refusing to extract it")
-            if info.is_dir():
-                os.makedirs(target, exist_ok=True)
-                continue
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with archive.open(info) as src, open(target, "xb") as out:
-                shutil.copyfileobj(src, out, CHUNK)
 
 
 # -- objects ------------------------------------------------------------------------------------------------

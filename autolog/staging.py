@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from .fingerprint import member_files
+from .paths import copy_file
 
 
 class Staging:
@@ -65,7 +66,7 @@ class Staging:
                 return
             except OSError:
                 pass  # other file system, or links not allowed: copy
-        shutil.copyfile(source, dest)
+        copy_file(source, dest)  # never more open than the source (paths.copy_file)
 
     def protect(self, path: str, files: tuple[str, ...] | None = None) -> None:
         """Before a save to `path` (or to its member `files`, or the files under a directory `path`): unlink

@@ -48,9 +48,10 @@ def check_uri(uri: str) -> None:
 
 
 def safe_segment(text: str) -> str:
-    """A path segment a person can read that cannot climb out of its folder ("../x" -> "x")."""
-    cleaned = re.sub(r"[^A-Za-z0-9._\-+=@ ]+", "_", text).strip(" .")
-    return cleaned[:120] or "_"
+    """A path segment a person can read that cannot climb out of its folder ("../x" -> "x"): `paths.file_segment`."""
+    from .paths import file_segment
+
+    return file_segment(text)
 
 
 def join(base: str, *parts: str) -> str:
@@ -90,10 +91,19 @@ class Storage:
                 if not atomic_by_nature:
                     self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
                 self.fs.put_file(str(full), member)
+                self._keep_mode(str(full), member)
         else:
             self.fs.put_file(local_path, target)
+            self._keep_mode(local_path, target)
         if not atomic_by_nature:
             self.fs.mv(target, dest, recursive=os.path.isdir(local_path))
+
+    def _keep_mode(self, source: str, copy: str) -> None:
+        """A local copy is never more open than its source (a 0600 file stays 0600): `paths.keep_mode`."""
+        if self.protocol == "file":
+            from .paths import keep_mode
+
+            keep_mode(source, copy)
 
     def get(self, src_uri: str, local_path: str, is_dir: bool) -> None:
         """Download a file or a directory tree to `local_path`."""

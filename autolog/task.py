@@ -175,8 +175,13 @@ class Task:
 
     def register_model(self, path: str | os.PathLike, name: str | None = None, framework: str | None = None) -> Model:
         """Register a file or folder as an output snapshot of this task (hash and upload in the background)."""
+        from .paths import check_display_name
         from .recording import Target
 
+        if name is not None:
+            check_display_name("register_model name", name)  # free text, but no NUL and bounded
+        if framework is not None:
+            check_display_name("register_model framework", framework)
         full = os.path.abspath(os.fspath(path))
         if not os.path.exists(full):
             raise FileNotFoundError(f"register_model: {full} does not exist")

@@ -26,8 +26,8 @@ meta = Table(
 tasks = Table(
     "tasks", metadata,
     Column("id", String(32), primary_key=True),
-    Column("project", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
+    Column("project", Text, nullable=False),  # names are free text: TEXT on every backend (schema v2)
+    Column("name", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("output_uri", Text),
     Column("tags", Text, nullable=False, default="[]"),  # JSON list
@@ -54,7 +54,7 @@ models = Table(
     Column("task_id", String(32), index=True),  # producer; NULL for an imported model
     Column("seq", Integer, nullable=False, default=0),  # call order within the producing task
     Column("name", Text, nullable=False),
-    Column("framework", String(64)),
+    Column("framework", Text),  # free text from register_model(framework=...) (schema v2)
     Column("uri", Text),
     Column("local_path", Text),
     Column("size", BigInteger),
@@ -122,5 +122,29 @@ def _add_ui_indexes(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+# Columns that hold user-given names and became TEXT in schema v2 (a 300-character project name made
+# PostgreSQL reject the task row, orphaning its models). SQLite never enforced the old lengths.
+_TEXT_IN_V2 = (("tasks", "project"), ("tasks", "name"), ("models", "framework"))
+
+
+def _names_to_text(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        return
+    for table, column in _TEXT_IN_V2:
+        conn.execute(text(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE TEXT'))
+
+
+# Schema v2 gathers the steps of one release; each is idempotent, so a store half-upgraded by a crashed
+# process upgrades again cleanly.
+_V2_STEPS: tuple[Callable[[Connection], None], ...] = (_names_to_text, _add_ui_indexes)
+
+
+def _to_v2(conn: Connection) -> None:
+    for step in _V2_STEPS:
+        step(conn)
+
+
 # version reached -> step that brings a store of the previous version to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_ui_indexes}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2}

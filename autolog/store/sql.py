@@ -8,7 +8,9 @@ backoff on "database is locked" make sure no row is lost. Only the store worker 
 from __future__ import annotations
 
 import functools
+import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -17,12 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import AutologError
+from ..errors import AutologError, ConfigError, StoreUnavailableError
+from ..redact import redact, redact_text
 from . import schema
 
 T = TypeVar("T")
 Row = dict[str, Any]
 TABLES = {t.name: t for t in schema.metadata.sorted_tables}
+# An unreachable server is retried this long in all (a restart blip), then StoreUnavailableError: a user's
+# `task.models` must fail in seconds, not hang on backoff. PostgreSQL's own connect timeout bounds one try.
+UNREACHABLE_RETRY_SECONDS = 3.0
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _normalize_url(url: str) -> str:
@@ -43,11 +50,23 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def run(self: SqlStore, *args: Any, **kwargs: Any) -> T:
         delay = 0.05
+        started = time.monotonic()
         for attempt in range(12):
             try:
-                return fn(self, *args, **kwargs)
+                result = fn(self, *args, **kwargs)
+                self._unreachable_seen = False
+                return result
             except OperationalError as exc:
-                if attempt == 11 or not _transient(exc):
+                if _refused(exc):  # wrong password, no such database or role: retrying cannot help
+                    raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
+                if _unreachable(exc) and not self.url.startswith("sqlite"):
+                    # Once the server was found unreachable, later operations try once: the queue is FIFO,
+                    # and a user's read must not wait behind a retry window per queued write.
+                    if (self._unreachable_seen or attempt == 11
+                            or time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS):
+                        self._unreachable_seen = True
+                        raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
+                elif attempt == 11 or not _transient(exc):
                     raise
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 3.0)
@@ -61,12 +80,21 @@ class SqlStore:
 
     def __init__(self, url: str) -> None:
         self.url = _normalize_url(url)
+        self.shown_url = redact(url)  # for messages: the user's URL, password masked
+        self._unreachable_seen = False
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = sa.create_engine(self.url, **kwargs)
+            if self.url.startswith("postgresql"):
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        try:
+            self.engine = sa.create_engine(self.url, **kwargs)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+            raise ConfigError(f"tracking URL {redact(url)}: {redact_text(str(exc))}") from None
+        if self.url.startswith("sqlite"):
+            _create_private(self.engine.url.database)
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._migrate()
@@ -94,7 +122,7 @@ class SqlStore:
                 return
             version = int(row[0])
             if version > schema.SCHEMA_VERSION:
-                raise AutologError(f"the store at {self.url} has schema version {version}, newer than this "
+                raise AutologError(f"the store at {self.shown_url} has schema version {version}, newer than this "
                                    f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
             for target in range(version + 1, schema.SCHEMA_VERSION + 1):
                 schema.MIGRATIONS[target](conn)
@@ -232,6 +260,39 @@ class SqlStore:
             conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
                          .values(replaced=True))
             conn.execute(a.insert().values(**row))
+
+
+def _unreachable(exc: OperationalError) -> bool:
+    """The server cannot be reached at all (refused, unknown host, timed out), as opposed to a busy one."""
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return any(words in text for words in (
+        "could not connect", "connection refused", "connection failed", "timeout expired", "timed out",
+        "could not translate host name", "name or service not known", "no route to host",
+        "network is unreachable", "server closed the connection"))
+
+
+def _refused(exc: OperationalError) -> bool:
+    """The server answered but will not open this store for us (credentials, database or role)."""
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(words in text for words in (
+        "authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database",
+        "unable to open database file"))
+
+
+def _unavailable_message(url: str, exc: OperationalError) -> str:
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    first = redact_text(reason[0]) if reason else type(exc).__name__
+    return f"cannot reach the metadata store at {url}: {first}"
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file as 0600 (SQLite gives its -wal and -shm files the same mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        pass  # it exists, or SQLite will report why it cannot be opened
 
 
 def _transient(exc: OperationalError) -> bool:

@@ -71,6 +71,41 @@ def hash_path(path: str | os.PathLike) -> str:
     return hash_file(path)
 
 
+COPY_CHUNK = 8 * 2**20
+
+
+def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike) -> str:
+    """Copy one file and return the BLAKE3 of the bytes copied: one read of the source, not two.
+
+    The hash is of exactly the bytes written, so a copy and its recorded hash cannot disagree."""
+    from blake3 import blake3
+
+    hasher = blake3()
+    buffer = bytearray(COPY_CHUNK)
+    view = memoryview(buffer)
+    with open(src, "rb", buffering=0) as fin, open(dst, "wb", buffering=0) as fout:
+        while True:
+            n = fin.readinto(buffer)
+            if not n:
+                break
+            chunk = view[:n]
+            hasher.update(chunk)
+            written = 0
+            while written < n:
+                written += fout.write(chunk[written:])
+    return hasher.hexdigest()
+
+
+def members_digest(file_hashes: Iterable[tuple[str, str]]) -> str:
+    """The directory hash (`hash_members`) from (relative name, file hash) pairs already computed."""
+    from blake3 import blake3
+
+    hasher = blake3()
+    for name, digest in sorted(file_hashes, key=lambda m: m[0]):
+        hasher.update(f"{name}\0{digest}\n".encode())
+    return hasher.hexdigest()
+
+
 def size_of(path: str | os.PathLike) -> int:
     """Bytes in a file, or in all files under a directory."""
     if os.path.isdir(path):

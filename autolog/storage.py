@@ -13,12 +13,13 @@ import contextlib
 import importlib.util
 import os
 import re
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .fingerprint import member_files, size_of
+from .fingerprint import copy_and_hash, hash_file, member_files, members_digest, size_of
 
 PROGRESS_THRESHOLD = 64 * 2**20
 
@@ -82,18 +83,69 @@ class Storage:
         atomic_by_nature = self.protocol in _OBJECT_STORES
         target = dest if atomic_by_nature else f"{dest}.part-{uuid.uuid4().hex[:8]}"
         parent = target.rsplit("/", 1)[0]
-        if not atomic_by_nature:
-            self.fs.makedirs(parent, exist_ok=True)
-        if os.path.isdir(local_path):
-            for rel, full in member_files(local_path):
-                member = f"{target}/{rel}"
-                if not atomic_by_nature:
-                    self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(full), member)
-        else:
-            self.fs.put_file(local_path, target)
-        if not atomic_by_nature:
-            self.fs.mv(target, dest, recursive=os.path.isdir(local_path))
+        is_dir = os.path.isdir(local_path)
+        try:
+            if not atomic_by_nature:
+                self.fs.makedirs(parent, exist_ok=True)
+            if is_dir:
+                for rel, full in member_files(local_path):
+                    member = f"{target}/{rel}"
+                    if not atomic_by_nature:
+                        self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
+                    self.fs.put_file(str(full), member)
+            else:
+                self.fs.put_file(local_path, target)
+            if not atomic_by_nature:
+                self.fs.mv(target, dest, recursive=is_dir)
+        except BaseException:
+            if not atomic_by_nature or is_dir:
+                self._discard(target)
+            raise
+
+    def _discard(self, target: str) -> None:
+        """Remove what a failed upload left (a `.part-*` file or folder, members of a folder object)."""
+        try:
+            if self.protocol == "file":
+                if os.path.isdir(target):
+                    shutil.rmtree(target, ignore_errors=True)
+                elif os.path.lexists(target):
+                    os.unlink(target)
+            elif self.fs.exists(target):
+                self.fs.rm(target, recursive=True)
+        except Exception:  # noqa: BLE001 - best effort: the original error is the one that matters
+            pass
+
+    @property
+    def local(self) -> bool:
+        """True for a local file system output: copies there can be hashed in the same pass, or linked."""
+        return self.protocol == "file"
+
+    def put_hashed(self, local_path: str, dest_uri: str, *, may_link: bool) -> str:
+        """Copy `local_path` (file or folder) to a local `dest_uri` atomically and return its content hash.
+
+        One read of the bytes: hashed while copied. With `may_link` (nobody but staging can reach the
+        staged inode, so nobody can ever write into it again) a same-file-system destination becomes a
+        hard link, and a reflink (FICLONE: btrfs, XFS) is tried before a copy: no bytes move at all.
+        """
+        dest = self._path(dest_uri)
+        target = f"{dest}.part-{uuid.uuid4().hex[:8]}"
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        try:
+            if os.path.isdir(local_path):
+                hashes = []
+                for rel, full in member_files(local_path):
+                    member = os.path.join(target, *rel.split("/"))
+                    os.makedirs(os.path.dirname(member), exist_ok=True)
+                    hashes.append((rel, _place_file(str(full), member, may_link)))
+                os.makedirs(target, exist_ok=True)
+                digest = members_digest(hashes)
+            else:
+                digest = _place_file(local_path, target, may_link)
+            os.rename(target, dest)
+        except BaseException:
+            self._discard(target)
+            raise
+        return digest
 
     def get(self, src_uri: str, local_path: str, is_dir: bool) -> None:
         """Download a file or a directory tree to `local_path`."""
@@ -140,6 +192,45 @@ def transfer_progress(label: str, size: Callable[[], int]) -> Iterator[None]:
     finally:
         if bar is not None:
             bar.stop()
+
+
+FICLONE = 0x40049409  # linux/fs.h: share the source's blocks, copy-on-write
+_no_reflink: set[int] = set()  # devices where FICLONE failed once
+
+
+def _place_file(src: str, dst: str, may_link: bool) -> str:
+    """Put `src` at `dst` by the cheapest safe means and return the hash of the bytes placed."""
+    if may_link:
+        try:
+            digest = hash_file(src)
+            os.link(src, dst)
+            return digest
+        except OSError:
+            pass
+    if _reflink(src, dst):
+        return hash_file(dst)
+    return copy_and_hash(src, dst)
+
+
+def _reflink(src: str, dst: str) -> bool:
+    """A copy-on-write clone where the file system has them; False (and nothing left) where not."""
+    try:
+        dev = os.stat(src).st_dev
+    except OSError:
+        return False
+    if dev in _no_reflink or not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    try:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
+        return True
+    except OSError:
+        _no_reflink.add(dev)
+        with contextlib.suppress(OSError):
+            os.unlink(dst)
+        return False
 
 
 def _strip_file(uri: str) -> str:

@@ -1,0 +1,150 @@
+"""The bytes of a snapshot under faults: failing destinations, full disks, other file systems, leftovers.
+
+File-system faults use real tmpfs mounts (root only; skipped elsewhere).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autolog
+from autolog.staging import Staging
+
+STAGING_DIRNAME = ".autolog-staging"
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str):
+    """A small tmpfs mounted at `path` for the duration (skip when mounting is not allowed)."""
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def sync() -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120)
+
+
+def test_not_found_on_the_last_retry_is_recorded_failed_not_left_pending(tmp_path: Path, lenient, monkeypatch) -> None:
+    """A backend that keeps answering FileNotFoundError (s3fs: a missing bucket) while the staged bytes
+    exist: the upload ends `failed`, so `sync` retries it; it never stays `pending` for ever."""
+    import autolog.storage
+    import autolog.uploader
+
+    monkeypatch.setattr(autolog.uploader, "RETRY_DELAYS", (0.01, 0.01))
+
+    def missing_bucket(self, local_path, dest_uri):
+        raise FileNotFoundError(f"NoSuchBucket: {dest_uri}")
+
+    monkeypatch.setattr(autolog.storage.Storage, "put", missing_bucket)
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"kept")
+    task = autolog.init("p", "missing-bucket", output_uri="memory://autolog-missing-bucket/run")
+    task.register_model(weights)
+    assert task.flush(timeout=30)
+    [model] = task.models["output"]
+    assert model.upload_state == "failed" and model.uri is None and model.hash is not None
+    row = task._session.store.call("get", "models", model.id)
+    assert "NoSuchBucket" in row["error"] and os.path.exists(row["staging_path"])
+
+
+def test_leftover_protection_ends_once_sync_finished_the_leftovers(plain, run_py, tmp_path: Path) -> None:
+    """While another process's staged snapshots exist, any multiply-linked file is unlinked before a save.
+    Once they are finished, a user's own hard link behaves as without autolog again."""
+    src = tmp_path / "orphan.bin"
+    src.write_bytes(b"orphan")
+    run_py(f"""
+        import os, signal, autolog
+        import autolog.uploader as uploader
+        uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
+        uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        task.register_model({str(src)!r})
+        task._session.recorder.worker.wait()
+        task._session.store.barrier()
+        os.kill(os.getpid(), signal.SIGKILL)
+    """, check=False)
+    save, _load = plain
+    task = autolog.init("p", "next")  # finishes the leftover
+    task.flush()
+    assert not any((Path(os.environ["AUTOLOG_HOME"]) / "staging").iterdir())
+    mine, alias = tmp_path / "mine.bin", tmp_path / "alias.bin"
+    mine.write_bytes(b"old")
+    os.link(mine, alias)  # the user's own hard link
+    save(b"new", mine)
+    task.flush()
+    assert alias.read_bytes() == b"new"  # as without autolog: the save wrote the shared inode
+    assert Path(task.models["output"][0].local_path).read_bytes() == b"new"
+
+
+def test_full_output_keeps_every_snapshot_leaves_no_partial_file_and_sync_recovers(run_py, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    datas = [bytes([i]) * 300_000 for i in range(5)]
+    with tmpfs(out, "700k"):
+        proc = run_py(f"""
+            import autolog
+            task = autolog.init("p", "full", output_uri={str(out)!r})
+            for i in range(5):
+                path = {str(tmp_path)!r} + f"/m{{i}}.bin"
+                open(path, "wb").write(bytes([i]) * 300_000)
+                print(task.register_model(path).id, flush=True)
+                assert task.flush(timeout=60)
+        """, env={"AUTOLOG_STRICT": "0"}, timeout=120)
+        ids = proc.stdout.split()
+        models = [autolog.Model.get(i) for i in ids]
+        assert [m.upload_state for m in models].count("failed") >= 3, [m.upload_state for m in models]
+        assert not [p for p in out.rglob("*") if ".part-" in p.name], list(out.rglob("*"))
+        assert "No space left" in proc.stderr and "autolog sync" in proc.stderr
+        for i in range(5):
+            (tmp_path / f"m{i}.bin").unlink()  # only the staged copies remain
+        subprocess.run(["mount", "-o", "remount,size=8m", str(out)], check=True)
+        done = sync()
+        assert done.returncode == 0, done.stdout + done.stderr
+        fetched = [Path(autolog.Model.get(i).get_local_copy()).read_bytes() for i in ids]
+        assert fetched == datas
+        assert all(autolog.Model.get(i).upload_state == "done" for i in ids)
+
+
+def test_staging_stays_on_the_checkpoints_file_system(tmp_path: Path) -> None:
+    """The home on another file system: the snapshot is hard-linked into a staging folder on the
+    checkpoint's file system (no copy), and released from there."""
+    with tmpfs(tmp_path / "home-fs", "16m") as home_fs:
+        staging = Staging(home_fs / "staging")
+        ckpt = tmp_path / "ckpt.bin"
+        ckpt.write_bytes(b"x" * 100_000)
+        staged = staging.stage("k1", str(ckpt))
+        assert os.stat(staged).st_ino == os.stat(ckpt).st_ino  # a link, not a copy
+        assert Path(staged).parent.parent.name == STAGING_DIRNAME
+        assert staging.intact(staged) is None
+        staging.release(staged)
+        assert not Path(staged).parent.exists() and os.stat(ckpt).st_nlink == 1
+
+
+def test_home_on_another_file_system_records_every_save_exactly(plain, tmp_path: Path, monkeypatch) -> None:
+    with tmpfs(tmp_path / "home-fs", "16m") as home_fs:
+        monkeypatch.setenv("AUTOLOG_HOME", str(home_fs / "home"))
+        save, _load = plain
+        task = autolog.init("p", "other-fs", output_uri=str(tmp_path / "out"))
+        contents = [os.urandom(100_000) for _ in range(4)]
+        for data in contents:
+            save(data, tmp_path / "ckpt.bin")
+        task.flush()
+        outputs = task.models["output"]
+        assert [Path(m.get_local_copy()).read_bytes() for m in outputs] == contents
+        task.close()
+        from autolog.lifecycle import reset_for_tests
+
+        reset_for_tests()
+    leftovers = [p for p in Path("/").glob(f"{STAGING_DIRNAME}/*")] + list(tmp_path.glob(f"{STAGING_DIRNAME}/*"))
+    assert not [p for p in leftovers if p.name in {m.id for m in outputs}]

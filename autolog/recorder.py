@@ -69,18 +69,21 @@ class Recorder:
 
     # -- jobs -------------------------------------------------------------------------------------------
     def _wait_for_quiet(self) -> None:
-        """Let a burst of saves finish before taking the cores (see QUIET_S)."""
+        """Let a burst of saves finish before taking the cores (see QUIET_S): wait while a save is running
+        (it started after the last one was queued) or one ended less than QUIET_S ago."""
         while True:
             now = time.monotonic()
-            quiet_for = now - self._last_save
-            if quiet_for >= QUIET_S:
+            started = self.staging.last_save_started
+            running = started > self._last_save and now - started < MAX_DEFER_S
+            quiet_for = now - max(self._last_save, started)
+            if not running and quiet_for >= QUIET_S:
                 self._busy_since = None
                 return
             if self._busy_since is None:
                 self._busy_since = now
             if now - self._busy_since >= MAX_DEFER_S:
                 return
-            time.sleep(QUIET_S - quiet_for)
+            time.sleep(max(0.005, QUIET_S - quiet_for))
 
     def _snapshot(self, job: SnapshotJob) -> None:
         self._wait_for_quiet()
@@ -94,7 +97,7 @@ class Recorder:
         try:
             if storage_local:
                 delivered = self.uploader.deliver(job.table, job.row_id, staged, job.dest_uri)
-            digest = delivered or hash_path(staged)
+            digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:
             self.store.write("update", job.table, job.row_id, {"upload_state": "failed",

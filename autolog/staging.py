@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class Staging:
         self._staged_inodes: dict[Inode, int] = {}  # (device, inode) -> staged link count
         self._frozen: dict[str, _Frozen] = {}  # staged path -> its state at staging time
         self._roots: dict[int, Path | None] = {}  # device -> staging root on that file system (None: none)
+        self.last_save_started = 0.0  # monotonic time at which the latest captured path save began
         self._copy_paths: set[str] = set()  # paths that got an open-file save: path saves there are copied
         # Snapshots left staged by a process that died before uploading them (`autolog sync` finishes
         # them): their inodes are unknown to us, so any multiply-linked file is protected while they exist.
@@ -217,7 +219,10 @@ class Staging:
     # -- protecting --------------------------------------------------------------------------------------
     def protect(self, path: str, files: tuple[str, ...] | None = None) -> None:
         """Before a save to `path` (or to its member `files`, or the files under a directory `path`): unlink
-        every name whose inode is staged, so the save writes a new file and the staged snapshot stays intact."""
+        every name whose inode is staged, so the save writes a new file and the staged snapshot stays intact.
+
+        Called as every captured path save starts, so it also notes the time (`last_save_started`)."""
+        self.last_save_started = time.monotonic()
         if not self._staged_inodes and not self._foreign:
             return
         if files is not None:

@@ -10,6 +10,7 @@ Because jobs run in order, a load always sees the snapshots saved before it, eve
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -49,6 +50,18 @@ QUIET_S = 0.05
 MAX_DEFER_S = 2.0
 
 
+class _RecorderWorker(Worker):
+    """The recorder's worker: someone waiting on it (`flush`, `task.models`) ends any deferral at once."""
+
+    def __init__(self, name: str) -> None:
+        self.waited_on = threading.Event()
+        super().__init__(name)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited_on.set()
+        return super().wait(timeout)
+
+
 class Recorder:
     """Hashing and lineage worker of one session."""
 
@@ -56,12 +69,13 @@ class Recorder:
         self.store = store
         self.staging = staging
         self.uploader = uploader
-        self.worker = Worker("recorder")
+        self.worker = _RecorderWorker("recorder")
         self._last_save = 0.0
         self._busy_since: float | None = None
 
     def snapshot(self, job: SnapshotJob) -> None:
         self._last_save = time.monotonic()
+        self.worker.waited_on.clear()  # a save arrives: nobody is waiting any more
         self.worker.submit(self._snapshot, job)
 
     def link(self, job: LinkJob) -> None:
@@ -71,7 +85,7 @@ class Recorder:
     def _wait_for_quiet(self) -> None:
         """Let a burst of saves finish before taking the cores (see QUIET_S): wait while a save is running
         (it started after the last one was queued) or one ended less than QUIET_S ago."""
-        while True:
+        while not self.worker.waited_on.is_set():
             now = time.monotonic()
             started = self.staging.last_save_started
             running = started > self._last_save and now - started < MAX_DEFER_S
@@ -83,7 +97,8 @@ class Recorder:
                 self._busy_since = now
             if now - self._busy_since >= MAX_DEFER_S:
                 return
-            time.sleep(max(0.005, QUIET_S - quiet_for))
+            self.worker.waited_on.wait(max(0.005, QUIET_S - quiet_for))
+        self._busy_since = None
 
     def _snapshot(self, job: SnapshotJob) -> None:
         self._wait_for_quiet()

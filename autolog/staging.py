@@ -70,7 +70,7 @@ class Staging:
         self._copy_paths: set[str] = set()  # paths that got an open-file save: path saves there are copied
         # Snapshots left staged by a process that died before uploading them (`autolog sync` finishes
         # them): their inodes are unknown to us, so any multiply-linked file is protected while they exist.
-        self._foreign: set[Path] = set(root.iterdir()) if root.is_dir() else set()
+        self._foreign: set[Path] = {p for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
 
     # -- staging ---------------------------------------------------------------------------------------
     def stage(self, key: str, source: str, files: tuple[str, ...] | None = None, *, copy: bool = False) -> str:
@@ -162,7 +162,7 @@ class Staging:
             except OSError:
                 continue
             with self._lock:
-                self._foreign.update(p for p in candidate.iterdir() if p not in self._frozen_folders())
+                self._foreign.update(p for p in candidate.iterdir() if p.is_dir() and p not in self._frozen_folders())
             return candidate
         return None
 

@@ -148,3 +148,49 @@ def test_home_on_another_file_system_records_every_save_exactly(plain, tmp_path:
         reset_for_tests()
     leftovers = [p for p in Path("/").glob(f"{STAGING_DIRNAME}/*")] + list(tmp_path.glob(f"{STAGING_DIRNAME}/*"))
     assert not [p for p in leftovers if p.name in {m.id for m in outputs}]
+
+
+@pytest.mark.parametrize("overwritten", [False, True])
+def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_py, tmp_path: Path, monkeypatch,
+                                                                           overwritten: bool) -> None:
+    """A killed process's snapshot staged beside the checkpoint (home on a tmpfs): `sync` uploads it and
+    removes that staging folder. If the user rewrote the file in place meanwhile, the staged bytes no
+    longer have the hash recorded at save time: flagged `lost`, never uploaded as that snapshot."""
+    data = b"left behind" * 1000
+    with tmpfs(tmp_path / "home-fs", "16m") as home_fs:
+        monkeypatch.setenv("AUTOLOG_HOME", str(home_fs / "home"))
+        src = tmp_path / "ckpt.bin"
+        src.write_bytes(data)
+        proc = run_py(f"""
+            import os, signal, autolog
+            import autolog.uploader as uploader
+            uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
+            uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
+            task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+            model = task.register_model({str(src)!r})
+            task._session.recorder.worker.wait()
+            task._session.store.barrier()
+            row = task._session.store.call("get", "models", model.id)
+            print(model.id, row["staging_path"], flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """, check=False)
+        model_id, staged = proc.stdout.split()
+        assert Path(staged).parent.parent.name == STAGING_DIRNAME and not staged.startswith(str(home_fs))
+        assert os.stat(staged).st_ino == os.stat(src).st_ino  # a hard link, not a copy
+        if overwritten:
+            with open(src, "r+b") as f:  # a raw in-place write into the frozen inode
+                f.write(b"X")
+        done = sync()
+        assert done.returncode == 0, done.stdout + done.stderr
+        model = autolog.Model.get(model_id)
+        assert not Path(staged).parent.exists()
+        if overwritten:
+            assert model.upload_state == "lost" and model.hash is None
+            with pytest.raises(autolog.errors.IntegrityError, match="lost"):
+                model.get_local_copy()
+        else:
+            assert model.upload_state == "done"
+            assert Path(model.get_local_copy()).read_bytes() == data
+        from autolog.lifecycle import reset_for_tests
+
+        reset_for_tests()

@@ -209,13 +209,6 @@ class Staging:
         with self._lock:
             return staged_path in self._frozen
 
-    def sole_owner(self, staged_path: str) -> bool:
-        """True when no name outside staging shares the staged file's inode: nobody else can write it."""
-        try:
-            return os.path.isfile(staged_path) and os.stat(staged_path).st_nlink == 1
-        except OSError:
-            return False
-
     # -- protecting --------------------------------------------------------------------------------------
     def protect(self, path: str, files: tuple[str, ...] | None = None) -> None:
         """Before a save to `path` (or to its member `files`, or the files under a directory `path`): unlink

@@ -4,7 +4,8 @@ Any protocol fsspec knows works (`/abs/dir`, `file://`, `memory://`, `s3://`, `g
 `check_uri` validates a URI at `init()` without importing the backend (s3fs alone takes ~0.5 s to
 import): an unknown scheme is a `ValueError` naming it, a known one whose package is missing an
 `ImportError` naming the package. Writes are atomic: on object stores a PUT is, on file systems we
-write to a temporary name and rename, so a reader never sees half an object.
+write to a temporary name and rename, so a reader never sees half an object; a write that fails removes
+what it wrote (no `.part-*` file is left on a full disk).
 """
 
 from __future__ import annotations
@@ -120,12 +121,16 @@ class Storage:
         """True for a local file system output: copies there can be hashed in the same pass, or linked."""
         return self.protocol == "file"
 
-    def put_hashed(self, local_path: str, dest_uri: str, *, may_link: bool) -> str:
+    def put_hashed(self, local_path: str, dest_uri: str, *, staged: bool) -> str:
         """Copy `local_path` (file or folder) to a local `dest_uri` atomically and return its content hash.
 
-        One read of the bytes: hashed while copied. With `may_link` (nobody but staging can reach the
-        staged inode, so nobody can ever write into it again) a same-file-system destination becomes a
-        hard link, and a reflink (FICLONE: btrfs, XFS) is tried before a copy: no bytes move at all.
+        One read of the bytes: hashed while copied. A reflink (FICLONE: btrfs, XFS) is tried before a
+        copy. With `staged` (`local_path` lies in a staging folder), a staged file that is the only name
+        of its inode becomes a hard link on a same-file-system destination: no bytes move. That is safe
+        because nobody but staging can reach such an inode, so nobody can write into it again, and
+        staging drops its name once the copy is recorded. A staged file still shared with the user's path
+        is never linked: a later in-place write there (an open-file save, a raw write) would change the
+        remote copy.
         """
         dest = self._path(dest_uri)
         target = f"{dest}.part-{uuid.uuid4().hex[:8]}"
@@ -136,11 +141,11 @@ class Storage:
                 for rel, full in member_files(local_path):
                     member = os.path.join(target, *rel.split("/"))
                     os.makedirs(os.path.dirname(member), exist_ok=True)
-                    hashes.append((rel, _place_file(str(full), member, may_link)))
+                    hashes.append((rel, _place_file(str(full), member, staged)))
                 os.makedirs(target, exist_ok=True)
                 digest = members_digest(hashes)
             else:
-                digest = _place_file(local_path, target, may_link)
+                digest = _place_file(local_path, target, staged)
             os.rename(target, dest)
         except BaseException:
             self._discard(target)
@@ -198,9 +203,9 @@ FICLONE = 0x40049409  # linux/fs.h: share the source's blocks, copy-on-write
 _no_reflink: set[int] = set()  # devices where FICLONE failed once
 
 
-def _place_file(src: str, dst: str, may_link: bool) -> str:
+def _place_file(src: str, dst: str, staged: bool) -> str:
     """Put `src` at `dst` by the cheapest safe means and return the hash of the bytes placed."""
-    if may_link:
+    if staged and os.stat(src).st_nlink == 1:  # only staging's name: nobody else can ever write it
         try:
             digest = hash_file(src)
             os.link(src, dst)

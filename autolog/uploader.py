@@ -66,10 +66,9 @@ class Uploader:
 
         Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
         storage = storage_for(dest_uri)
-        may_link = self.staging.sole_owner(staged_path)
         try:
             return self._attempts(table, row_id, staged_path, dest_uri,
-                                  lambda: storage.put_hashed(staged_path, dest_uri, may_link=may_link))
+                                  lambda: storage.put_hashed(staged_path, dest_uri, staged=True))
         except _Failed:
             return None
 

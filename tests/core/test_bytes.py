@@ -194,3 +194,40 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
         from autolog.lifecycle import reset_for_tests
 
         reset_for_tests()
+
+
+def test_a_local_copy_is_a_hard_link_only_when_nobody_else_can_write_the_inode(tmp_path: Path) -> None:
+    """A staged file that is the only name of its inode is hard-linked to a same-file-system output (no
+    bytes move); one still shared with the user's path is copied, hashed in the same read."""
+    from autolog.fingerprint import hash_file
+    from autolog.storage import Storage
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    alone, shared, user = staging / "alone.bin", staging / "shared.bin", tmp_path / "user.bin"
+    alone.write_bytes(os.urandom(300_000))
+    user.write_bytes(os.urandom(300_000))
+    os.link(user, shared)
+    out = Storage(str(tmp_path / "out"))
+    assert out.put_hashed(str(alone), str(tmp_path / "out" / "a"), staged=True) == hash_file(alone)
+    assert os.stat(tmp_path / "out" / "a").st_ino == os.stat(alone).st_ino  # linked
+    digest = out.put_hashed(str(shared), str(tmp_path / "out" / "s"), staged=True)
+    assert digest == hash_file(user) and os.stat(tmp_path / "out" / "s").st_ino != os.stat(user).st_ino
+    before = (tmp_path / "out" / "s").read_bytes()
+    with open(user, "r+b") as f:  # the user writes into their file in place: the remote copy must not change
+        f.write(b"changed")
+    assert (tmp_path / "out" / "s").read_bytes() == before
+    assert not list((tmp_path / "out").glob("*.part-*"))
+
+
+def test_remote_copy_never_changes_when_the_user_writes_into_their_file(plain, tmp_path: Path) -> None:
+    save, _load = plain
+    task = autolog.init("p", "t", output_uri=str(tmp_path / "out"))
+    path = tmp_path / "kept.bin"
+    save(b"saved bytes", path)
+    task.flush()
+    [model] = task.models["output"]
+    with open(path, "r+b") as f:
+        f.write(b"SAVED")
+    assert Path(model.uri).read_bytes() == b"saved bytes"
+    assert Path(model.get_local_copy()).read_bytes() == b"saved bytes"

@@ -32,6 +32,7 @@ from pathlib import Path
 from .fingerprint import member_files
 
 STAGING_DIRNAME = ".autolog-staging"
+ROOTS_FILE = "staging-roots.txt"  # in the home: staging roots on other file systems, one per line
 
 Inode = tuple[int, int]  # (device, inode)
 
@@ -163,8 +164,33 @@ class Staging:
                 continue
             with self._lock:
                 self._foreign.update(p for p in candidate.iterdir() if p.is_dir() and p not in self._frozen_folders())
+            self._remember_root(candidate)
             return candidate
         return None
+
+    @property
+    def _roots_file(self) -> Path:
+        return self.root.parent / ROOTS_FILE
+
+    def _remember_root(self, root: Path) -> None:
+        """Note a staging root outside the home, so that `sync` in a later process finds what is left there."""
+        try:
+            if str(root) in self.all_roots():
+                return
+            with open(self._roots_file, "a", encoding="utf-8") as fh:
+                fh.write(f"{root}\n")
+        except OSError:
+            pass  # the home is unwritable: staged paths are still recorded on each row
+
+    def all_roots(self) -> list[str]:
+        """Every staging root this home has used: `{home}/staging` and the per-file-system ones."""
+        roots = [str(self.root)]
+        try:
+            with open(self._roots_file, encoding="utf-8") as fh:
+                roots += [line.strip() for line in fh if line.strip() and line.strip() not in roots]
+        except OSError:
+            pass
+        return roots
 
     def _frozen_folders(self) -> set[Path]:
         return {self._key_folder(Path(p)) for p in self._frozen}

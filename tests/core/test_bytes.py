@@ -129,6 +129,8 @@ def test_staging_stays_on_the_checkpoints_file_system(tmp_path: Path) -> None:
         assert staging.intact(staged) is None
         staging.release(staged)
         assert not Path(staged).parent.exists() and os.stat(ckpt).st_nlink == 1
+        # a later process (`sync`) learns every root this home used
+        assert str(Path(staged).parent.parent) in Staging(home_fs / "staging").all_roots()
 
 
 def test_home_on_another_file_system_records_every_save_exactly(plain, tmp_path: Path, monkeypatch) -> None:

@@ -17,7 +17,8 @@ truncates the inode *before* any hook runs, so hard links cannot protect against
 - every staged snapshot keeps the stat of its frozen files (size, mtime, inode) taken right after
   staging; `intact()` compares it before and after the background hash/copy, and an open-file save
   that lands on a staged inode marks that snapshot as overwritten. Such a snapshot is flagged `lost`,
-  never recorded with another save's hash.
+  never recorded with another save's hash. (Linux ≥ 6.13 gives a write after our stat a new mtime
+  (multigrain timestamps); older kernels may not, for a same-size write in the same timer tick.)
 """
 
 from __future__ import annotations

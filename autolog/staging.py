@@ -102,7 +102,7 @@ class Staging:
             dest = folder / os.path.basename(source)
             inodes = [self._link_or_copy(source, dest, copy)]
         staged = str(dest)
-        # Taken after linking: a link changes the inode's ctime.
+        # Taken after linking, so that it describes the staged inode as it is now.
         record = _Frozen(tuple(i for i in inodes if i is not None), frozen_state(staged))
         with self._lock:
             self._frozen[staged] = record

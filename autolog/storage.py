@@ -85,6 +85,8 @@ class Storage:
         target = dest if atomic_by_nature else f"{dest}.part-{uuid.uuid4().hex[:8]}"
         parent = target.rsplit("/", 1)[0]
         is_dir = os.path.isdir(local_path)
+        if self.protocol == "file":
+            _remove_stale_parts(dest)
         try:
             if not atomic_by_nature:
                 self.fs.makedirs(parent, exist_ok=True)
@@ -135,6 +137,7 @@ class Storage:
         dest = self._path(dest_uri)
         target = f"{dest}.part-{uuid.uuid4().hex[:8]}"
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        _remove_stale_parts(dest)
         try:
             if os.path.isdir(local_path):
                 hashes = []
@@ -197,6 +200,16 @@ def transfer_progress(label: str, size: Callable[[], int]) -> Iterator[None]:
     finally:
         if bar is not None:
             bar.stop()
+
+
+def _remove_stale_parts(dest: str) -> None:
+    """Remove `.part-*` files an earlier attempt at this same destination left when its process was killed
+    mid-copy (each snapshot has its own destination, and `sync` claims a row before retrying it)."""
+    import glob
+
+    for stale in glob.glob(glob.escape(dest) + ".part-*"):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(stale) if os.path.isdir(stale) else os.unlink(stale)
 
 
 FICLONE = 0x40049409  # linux/fs.h: share the source's blocks, copy-on-write

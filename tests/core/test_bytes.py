@@ -233,3 +233,17 @@ def test_remote_copy_never_changes_when_the_user_writes_into_their_file(plain, t
         f.write(b"SAVED")
     assert Path(model.uri).read_bytes() == b"saved bytes"
     assert Path(model.get_local_copy()).read_bytes() == b"saved bytes"
+
+
+def test_a_retry_removes_what_a_killed_attempt_left(tmp_path: Path) -> None:
+    """A process killed mid-copy leaves `dest.part-*`; the next attempt at that destination removes it."""
+    from autolog.storage import Storage
+
+    staged = tmp_path / "staged.bin"
+    staged.write_bytes(b"bytes")
+    dest = tmp_path / "out" / "models" / "1_m.bin"
+    dest.parent.mkdir(parents=True)
+    (dest.parent / "1_m.bin.part-deadbeef").write_bytes(b"half")
+    (dest.parent / "2_other.bin.part-cafef00d").write_bytes(b"another snapshot's attempt")
+    Storage(str(tmp_path / "out")).put_hashed(str(staged), str(dest), staged=True)
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["1_m.bin", "2_other.bin.part-cafef00d"]

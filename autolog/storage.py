@@ -220,11 +220,11 @@ def _place_file(src: str, dst: str, staged: bool) -> str:
     """Put `src` at `dst` by the cheapest safe means and return the hash of the bytes placed."""
     if staged and os.stat(src).st_nlink == 1:  # only staging's name: nobody else can ever write it
         try:
-            digest = hash_file(src)
             os.link(src, dst)
-            return digest
         except OSError:
-            pass
+            pass  # another file system: a reflink or a copy
+        else:
+            return hash_file(dst)
     if _reflink(src, dst):
         return hash_file(dst)
     return copy_and_hash(src, dst)

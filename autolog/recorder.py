@@ -70,6 +70,7 @@ class Recorder:
         self.staging = staging
         self.uploader = uploader
         self.worker = _RecorderWorker("recorder")
+        self.worker.submit(staging.refill)  # folders for the first saves, made off the caller's thread
         self._last_save = 0.0
         self._busy_since: float | None = None
 
@@ -102,6 +103,7 @@ class Recorder:
 
     def _snapshot(self, job: SnapshotJob) -> None:
         self._wait_for_quiet()
+        self.staging.refill()
         staged = job.staged_path
         problem = self.staging.intact(staged)
         if problem:

@@ -89,6 +89,10 @@ class Model:
             session.flush()
             current = Model.get(self.id)
         label = f"model {current.id} ({current.name})"
+        if current.upload_state == "lost":
+            row = session.store.call("get", "models", current.id) or {}
+            reason = row.get("error") or "its bytes changed before autolog could capture them"
+            raise IntegrityError(f"{label} is lost: {reason}; autolog kept no copy of it")
         if current.hash is None:
             raise IntegrityError(f"{label}: its content is not hashed yet ({current.upload_state}); if the "
                                  f"process that saved it has ended, run `autolog sync` on that machine")

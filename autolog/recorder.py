@@ -10,12 +10,14 @@ Because jobs run in order, a load always sees the snapshots saved before it, eve
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from .fingerprint import Fingerprint, hash_members, hash_path, size_of
 from .staging import Staging
+from .storage import protocol_of, storage_for
 from .store import Store
 from .uploader import Uploader
 from .worker import Worker
@@ -41,6 +43,25 @@ class LinkJob:
     fingerprint: Fingerprint | None
 
 
+# Background work waits while saves arrive back to back, so that hashing and copying never compete
+# for the cores with the next save; it starts after QUIET_S without a save, or once saves have kept
+# arriving for MAX_DEFER_S (then it runs, so the backlog stays bounded).
+QUIET_S = 0.05
+MAX_DEFER_S = 2.0
+
+
+class _RecorderWorker(Worker):
+    """The recorder's worker: someone waiting on it (`flush`, `task.models`) ends any deferral at once."""
+
+    def __init__(self, name: str) -> None:
+        self.waited_on = threading.Event()
+        super().__init__(name)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited_on.set()
+        return super().wait(timeout)
+
+
 class Recorder:
     """Hashing and lineage worker of one session."""
 
@@ -48,32 +69,85 @@ class Recorder:
         self.store = store
         self.staging = staging
         self.uploader = uploader
-        self.worker = Worker("recorder")
+        self.worker = _RecorderWorker("recorder")
+        self.worker.submit(staging.refill)  # folders for the first saves, made off the caller's thread
+        self._last_save = 0.0
+        self._busy_since: float | None = None
 
     def snapshot(self, job: SnapshotJob) -> None:
+        self._last_save = time.monotonic()
+        self.worker.waited_on.clear()  # a save arrives: nobody is waiting any more
         self.worker.submit(self._snapshot, job)
 
     def link(self, job: LinkJob) -> None:
         self.worker.submit(self._link, job)
 
     # -- jobs -------------------------------------------------------------------------------------------
+    def _wait_for_quiet(self) -> None:
+        """Let a burst of saves finish before taking the cores (see QUIET_S): wait while a save is running
+        (it started after the last one was queued) or one ended less than QUIET_S ago."""
+        while not self.worker.waited_on.is_set():
+            now = time.monotonic()
+            started = self.staging.last_save_started
+            running = started > self._last_save and now - started < MAX_DEFER_S
+            quiet_for = now - max(self._last_save, started)
+            if not running and quiet_for >= QUIET_S:
+                self._busy_since = None
+                return
+            if self._busy_since is None:
+                self._busy_since = now
+            if now - self._busy_since >= MAX_DEFER_S:
+                return
+            self.worker.waited_on.wait(max(0.005, QUIET_S - quiet_for))
+        self._busy_since = None
+
     def _snapshot(self, job: SnapshotJob) -> None:
+        self._wait_for_quiet()
+        self.staging.refill()
+        staged = job.staged_path
+        problem = self.staging.intact(staged)
+        if problem:
+            self.uploader.lost(job.table, job.row_id, problem, staged)
+            return
+        storage_local = job.dest_uri is not None and protocol_of(job.dest_uri) == "file"
+        delivered = None
         try:
-            digest, size = hash_path(job.staged_path), size_of(job.staged_path)
+            if storage_local:
+                delivered = self.uploader.deliver(job.table, job.row_id, staged, job.dest_uri)
+            digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
+            size = size_of(staged)
         except FileNotFoundError:
             self.store.write("update", job.table, job.row_id, {"upload_state": "failed",
                                                                "error": "staged bytes are gone"})
             return
+        problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
+        if problem:
+            if delivered:
+                storage_for(job.dest_uri)._discard(storage_for(job.dest_uri)._path(job.dest_uri))
+            self.uploader.lost(job.table, job.row_id, problem, staged)
+            return
         values = {"hash": digest, "size": size}
         if job.dest_uri is None:
             values.update(upload_state="done", staging_path=None)
+        elif delivered:
+            values.update(uri=job.dest_uri, upload_state="done", staging_path=None, error=None)
         self.store.write("update", job.table, job.row_id, values)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
-        if job.dest_uri is None:
-            self.staging.release(job.staged_path)
-        else:
-            self.uploader.enqueue(job.table, job.row_id, job.staged_path, job.dest_uri)
+        if job.dest_uri is None or delivered:
+            self.staging.release(staged)
+        elif not storage_local:
+            self.uploader.enqueue(job.table, job.row_id, staged, job.dest_uri)
+
+    def _differs_from_record(self, job: SnapshotJob, digest: str) -> str | None:
+        """For a snapshot resumed from another process (its staging state unknown here): the bytes must
+        still have the hash recorded when they were first captured, if one was."""
+        if self.staging.knows(job.staged_path):
+            return None
+        row = self.store.call("get", job.table, job.row_id)
+        if row and row.get("hash") and row["hash"] != digest:
+            return "its staged bytes changed after they were hashed"
+        return None
 
     def _remember(self, path: str, fingerprint: Fingerprint, digest: str) -> None:
         """Record path -> hash if the file at `path` is still the one that was hashed."""

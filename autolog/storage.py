@@ -4,7 +4,8 @@ Any protocol fsspec knows works (`/abs/dir`, `file://`, `memory://`, `s3://`, `g
 `check_uri` validates a URI at `init()` without importing the backend (s3fs alone takes ~0.5 s to
 import): an unknown scheme is a `ValueError` naming it, a known one whose package is missing an
 `ImportError` naming the package. Writes are atomic: on object stores a PUT is, on file systems we
-write to a temporary name and rename, so a reader never sees half an object.
+write to a temporary name and rename, so a reader never sees half an object; a write that fails removes
+what it wrote (no `.part-*` file is left on a full disk).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import contextlib
 import importlib.util
 import os
 import re
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .fingerprint import member_files, size_of
+from .fingerprint import copy_and_hash, hash_file, member_files, members_digest, size_of
 
 PROGRESS_THRESHOLD = 64 * 2**20
 
@@ -83,20 +85,78 @@ class Storage:
         atomic_by_nature = self.protocol in _OBJECT_STORES
         target = dest if atomic_by_nature else f"{dest}.part-{uuid.uuid4().hex[:8]}"
         parent = target.rsplit("/", 1)[0]
-        if not atomic_by_nature:
-            self.fs.makedirs(parent, exist_ok=True)
-        if os.path.isdir(local_path):
-            for rel, full in member_files(local_path):
-                member = f"{target}/{rel}"
-                if not atomic_by_nature:
-                    self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(full), member)
-                self._keep_mode(str(full), member)
-        else:
-            self.fs.put_file(local_path, target)
-            self._keep_mode(local_path, target)
-        if not atomic_by_nature:
-            self.fs.mv(target, dest, recursive=os.path.isdir(local_path))
+        is_dir = os.path.isdir(local_path)
+        if self.protocol == "file":
+            _remove_stale_parts(dest)
+        try:
+            if not atomic_by_nature:
+                self.fs.makedirs(parent, exist_ok=True)
+            if is_dir:
+                for rel, full in member_files(local_path):
+                    member = f"{target}/{rel}"
+                    if not atomic_by_nature:
+                        self.fs.makedirs(member.rsplit("/", 1)[0], exist_ok=True)
+                    self.fs.put_file(str(full), member)
+                    self._keep_mode(str(full), member)
+            else:
+                self.fs.put_file(local_path, target)
+                self._keep_mode(local_path, target)
+            if not atomic_by_nature:
+                self.fs.mv(target, dest, recursive=is_dir)
+        except BaseException:
+            if not atomic_by_nature or is_dir:
+                self._discard(target)
+            raise
+
+    def _discard(self, target: str) -> None:
+        """Remove what a failed upload left (a `.part-*` file or folder, members of a folder object)."""
+        try:
+            if self.protocol == "file":
+                if os.path.isdir(target):
+                    shutil.rmtree(target, ignore_errors=True)
+                elif os.path.lexists(target):
+                    os.unlink(target)
+            elif self.fs.exists(target):
+                self.fs.rm(target, recursive=True)
+        except Exception:  # noqa: BLE001 - best effort: the original error is the one that matters
+            pass
+
+    @property
+    def local(self) -> bool:
+        """True for a local file system output: copies there can be hashed in the same pass, or linked."""
+        return self.protocol == "file"
+
+    def put_hashed(self, local_path: str, dest_uri: str, *, staged: bool) -> str:
+        """Copy `local_path` (file or folder) to a local `dest_uri` atomically and return its content hash.
+
+        One read of the bytes: hashed while copied. A reflink (FICLONE: btrfs, XFS) is tried before a
+        copy. With `staged` (`local_path` lies in a staging folder), a staged file that is the only name
+        of its inode becomes a hard link on a same-file-system destination: no bytes move. That is safe
+        because nobody but staging can reach such an inode, so nobody can write into it again, and
+        staging drops its name once the copy is recorded. A staged file still shared with the user's path
+        is never linked: a later in-place write there (an open-file save, a raw write) would change the
+        remote copy.
+        """
+        dest = self._path(dest_uri)
+        target = f"{dest}.part-{uuid.uuid4().hex[:8]}"
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        _remove_stale_parts(dest)
+        try:
+            if os.path.isdir(local_path):
+                hashes = []
+                for rel, full in member_files(local_path):
+                    member = os.path.join(target, *rel.split("/"))
+                    os.makedirs(os.path.dirname(member), exist_ok=True)
+                    hashes.append((rel, _place_file(str(full), member, staged)))
+                os.makedirs(target, exist_ok=True)
+                digest = members_digest(hashes)
+            else:
+                digest = _place_file(local_path, target, staged)
+            os.rename(target, dest)
+        except BaseException:
+            self._discard(target)
+            raise
+        return digest
 
     def _keep_mode(self, source: str, copy: str) -> None:
         """A local copy is never more open than its source (a 0600 file stays 0600): `paths.keep_mode`."""
@@ -150,6 +210,60 @@ def transfer_progress(label: str, size: Callable[[], int]) -> Iterator[None]:
     finally:
         if bar is not None:
             bar.stop()
+
+
+def _remove_stale_parts(dest: str) -> None:
+    """Remove `.part-*` files an earlier attempt at this same destination left when its process was killed
+    mid-copy (each snapshot has its own destination, and `sync` claims a row before retrying it)."""
+    import glob
+
+    for stale in glob.glob(glob.escape(dest) + ".part-*"):
+        with contextlib.suppress(OSError):
+            shutil.rmtree(stale) if os.path.isdir(stale) else os.unlink(stale)
+
+
+FICLONE = 0x40049409  # linux/fs.h: share the source's blocks, copy-on-write
+_no_reflink: set[int] = set()  # devices where FICLONE failed once
+
+
+def _place_file(src: str, dst: str, staged: bool) -> str:
+    """Put `src` at `dst` by the cheapest safe means and return the hash of the bytes placed."""
+    if staged and os.stat(src).st_nlink == 1:  # only staging's name: nobody else can ever write it
+        try:
+            os.link(src, dst)
+        except OSError:
+            pass  # another file system: a reflink or a copy
+        else:
+            return hash_file(dst)
+    from .paths import keep_mode
+
+    if _reflink(src, dst):
+        keep_mode(src, dst)  # a copy is never more open than its source
+        return hash_file(dst)
+    digest = copy_and_hash(src, dst)
+    keep_mode(src, dst)
+    return digest
+
+
+def _reflink(src: str, dst: str) -> bool:
+    """A copy-on-write clone where the file system has them; False (and nothing left) where not."""
+    try:
+        dev = os.stat(src).st_dev
+    except OSError:
+        return False
+    if dev in _no_reflink or not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    try:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
+        return True
+    except OSError:
+        _no_reflink.add(dev)
+        with contextlib.suppress(OSError):
+            os.unlink(dst)
+        return False
 
 
 def _strip_file(uri: str) -> str:

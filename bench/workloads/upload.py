@@ -51,8 +51,31 @@ def measure(switch: Switch, dest_uri: str, path: str, size: int, reps: int) -> d
                 fs.rm(f"{root}/{sub}", recursive=True)
         switch.clear_uploads() if "://" not in dest_uri else None
 
-    return alternate([("plain", plain), ("storage", storage_put), ("pipeline", pipeline)], reps=reps, warmup=1,
-                     between=cleanup)
+    source = f"{dest_uri}/download-source"
+    storage.put(path, source)
+    target = path + ".downloaded"
+
+    def plain_get() -> dict:
+        if not storage.exists(source):  # a local folder's uploads are cleared between rounds
+            storage.put(path, source)
+        t = clock()
+        fs.get_file(storage._path(source), target)
+        return {"mbps": mb(size) / (clock() - t)}
+
+    def storage_get() -> dict:
+        if not storage.exists(source):
+            storage.put(path, source)
+        t = clock()
+        storage.get(source, target, False)
+        return {"mbps": mb(size) / (clock() - t)}
+
+    def cleanup_all() -> None:
+        cleanup()
+        if os.path.exists(target):
+            os.unlink(target)
+
+    return alternate([("plain", plain), ("storage", storage_put), ("pipeline", pipeline), ("plain_get", plain_get),
+                      ("storage_get", storage_get)], reps=reps, warmup=1, between=cleanup_all)
 
 
 def main(argv: list[str]) -> None:
@@ -85,5 +108,8 @@ def main(argv: list[str]) -> None:
                             ("autolog Storage.put", res["storage"]["mbps"]), higher_is_better=True))
             rows.append(row("upload", case, "throughput: register + hash + upload", "MB/s", plain,
                             ("autolog register_model + flush", res["pipeline"]["mbps"]), higher_is_better=True))
+            rows.append(row("upload", case.replace("→", "←"), "throughput: download", "MB/s",
+                            ("fsspec get_file", res["plain_get"]["mbps"]),
+                            ("autolog Storage.get", res["storage_get"]["mbps"]), higher_is_better=True))
         switch.task.close()
     write_rows(out, rows, skipped)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
                         Text)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -41,6 +41,8 @@ tasks = Table(
     Column("cwd", Text),
     Column("git_commit", String(64)),
     Column("git_dirty", Boolean),
+    Column("pid_start", BigInteger),  # start time of `pid` (clock ticks since boot): tells a reused pid apart
+    Column("heartbeat", Float),  # refreshed by the owner's store thread while it runs
     Index("ix_tasks_project_name", "project", "name", "started"),
 )
 
@@ -110,3 +112,16 @@ fingerprints = Table(
 
 # version reached -> step that brings a store of the previous version to it
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _v2_task_liveness(conn: Connection) -> None:
+    """tasks.pid_start and tasks.heartbeat, for telling dead runs from live ones (both nullable)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("tasks")}
+    for name, kind in (("pid_start", "BIGINT"), ("heartbeat", "FLOAT")):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE tasks ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS[2] = _v2_task_liveness

@@ -94,6 +94,11 @@ class Store:
                 try:
                     self._check(method)
                     result = getattr(self._sql, method)(*args, **kwargs)
+                    if method == "update" and not result and (args[0], args[1]) in self.unfinished:
+                        # Its insert never landed (store full, locked, unwritable): the caller must keep
+                        # the staged bytes, which the journal entry points to, for `autolog sync`.
+                        raise StoreUnavailable(f"{args[0][:-1]} {args[1]} is not in the store; its record "
+                                               f"waits in the journal for `autolog sync`")
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
                     future.set_exception(exc)
                     continue

@@ -66,3 +66,4 @@ class Session:
         self.recorder.worker.stop()
         self.uploader.worker.stop()
         self.store.close(max(0.2, deadline - time.monotonic()))
+        self.journal.close()

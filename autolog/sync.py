@@ -41,9 +41,9 @@ def abort_dead_tasks(session: Session) -> list[str]:
     for status in ("running", "closing"):
         for row in session.store.call("select", "tasks", {"status": status}):
             alive = owner_alive(row.get("host"), row.get("pid"), row.get("pid_start"))
-            if alive is None:  # another host: only its heartbeat can tell
-                beat = row.get("heartbeat") or row.get("started") or now
-                alive = now - beat <= limit
+            if alive is None:  # another host: only its heartbeat can tell (none: an older autolog, keep it)
+                beat = row.get("heartbeat")
+                alive = beat is None or now - beat <= limit
             if alive or row["pid"] == os.getpid() and row.get("host") == socket.gethostname():
                 continue
             when = row.get("heartbeat") or row.get("started")

@@ -56,3 +56,13 @@ def fresh_session() -> None:
     import autolog.lifecycle
 
     autolog.lifecycle.reset_for_tests()
+
+
+def journaled(home: Path) -> list[tuple[str, str]]:
+    """(table, id) of every row still outstanding in the home's journal files."""
+    from autolog.journal import SUFFIX, read
+
+    found: list[tuple[str, str]] = []
+    for path in sorted((home / "journal").glob(f"*{SUFFIX}")):
+        found.extend(read(path)[1])
+    return found

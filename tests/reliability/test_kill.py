@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import fresh_session, model_bytes
+from .conftest import fresh_session, journaled, model_bytes
 
 SAVER = """
     import hashlib, json, os, sys, time, autolog
@@ -82,7 +82,7 @@ def _torch_blob(model_id: str) -> bytes:
 def test_kill_right_after_saves_then_sync_rebuilds_everything(child, cli, tmp_path: Path, home: Path) -> None:
     """The issue's case: killed at once, the store thread had not even opened the database."""
     info = _run_and_kill(child, SAVER.format(out=str(tmp_path / "out"), save=REGISTER), 0)
-    assert os.listdir(home / "journal"), "the journal holds the rows"
+    assert sorted(t for t, _ in journaled(home)) == ["models"] * 3 + ["tasks"], "the journal holds the rows"
     done = cli("sync")
     assert done.returncode == 0, done.stdout + done.stderr
     _check_recovered([info])

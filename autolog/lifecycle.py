@@ -152,8 +152,23 @@ def _end_process(status: str | None = None) -> None:
         session.close(timeout=0.5 if drained else 0.0, drain=drained)
 
 
+def _wait_for_user_threads() -> None:
+    """Python joins non-daemon threads after `threading` exit hooks: join the user's first, as `atexit` would
+    have run after them, so a save made by a training thread that outlives the main one is still recorded.
+    Executor workers are left alone: they end only when concurrent.futures' own hook (after ours) runs."""
+    from concurrent.futures import thread as cf_thread
+
+    executors = set(getattr(cf_thread, "_threads_queues", {}))
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not t.daemon and t not in executors and t is not threading.main_thread():
+            t.join()
+
+
 def _at_exit() -> None:
     try:
+        if not _exited:
+            _wait_for_user_threads()
         _end_process()
     except Exception as exc:  # noqa: BLE001 - exit must go on
         from .log import report_internal_error

@@ -135,3 +135,24 @@ def test_exit_against_a_dead_s3_endpoint_is_bounded_and_counts_right(endpoint: s
             "AWS_ACCESS_KEY_ID": s3_server["key"], "AWS_SECRET_ACCESS_KEY": s3_server["secret"]}
     done = cli("sync", env=real)
     assert done.returncode == 0 and done.stdout.startswith("2 upload(s) resumed; 0 still pending"), done.stdout
+
+
+def test_a_training_thread_that_outlives_the_main_one_is_still_recorded(child, tmp_path: Path) -> None:
+    """Exit hooks run before Python joins non-daemon threads: autolog waits for the user's threads first."""
+    code = """
+        import os, threading, time, autolog
+        task = autolog.init("rel", "thread", output_uri={out!r})
+        def train():
+            for i in range(3):
+                time.sleep(0.3)
+                open(f"t{{i}}.bin", "wb").write(os.urandom(1000))
+                task.register_model(f"t{{i}}.bin")
+        threading.Thread(target=train).start()
+        print(task.id, flush=True)
+    """.format(out=str(tmp_path / "out"))
+    out, err = _finish(child(code))
+    import autolog
+
+    task = autolog.Task.get_task(out.strip())
+    assert task.status == "completed"
+    assert [m.upload_state for m in task.models["output"]] == ["done"] * 3, err

@@ -148,6 +148,8 @@ class Store:
         # say so once and keep the records in the journal. (A file made immutable is refused even to root.)
         blocked = [p for p in (path, path + "-journal", path + "-wal", path + "-shm")
                    if os.path.exists(p) and not os.access(p, os.W_OK)]
+        if not os.access(os.path.dirname(path), os.W_OK | os.X_OK):
+            blocked.append(os.path.dirname(path))  # no room for SQLite's rollback journal
         if blocked:
             if not self._unwritable_warned:
                 self._unwritable_warned = True

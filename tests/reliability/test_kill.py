@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest

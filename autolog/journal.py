@@ -41,7 +41,7 @@ class Journal:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
         self._fd: int | None = None
         self._pid: int | None = None
         self.path: Path | None = None

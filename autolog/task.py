@@ -39,7 +39,7 @@ class Task:
         self._row = row
         self._live = live  # created by this process: it records and can be closed
         self._ignore = tuple(ignore)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
         self._output_seq = itertools.count(1)
         self._input_seq = itertools.count(1)
         self._artifact_seq = itertools.count(1)

@@ -57,7 +57,7 @@ class Store:
         self._unwritable_warned = False
         self._file: tuple[str, int, int] | None = None  # SQLite path, device, inode
         self._closed = False
-        self._submit_lock = threading.Lock()
+        self._submit_lock = threading.RLock()  # reentrant: a signal handler may write while a save submits
         self.busy = threading.Lock()  # held around each operation; taken by fork (see _before_fork)
         self._live_tasks: set[str] = set()
         self.unfinished: set[tuple[str, str]] = set()  # (table, id) of rows this process still uploads

@@ -141,3 +141,34 @@ def test_the_store_thread_refreshes_the_heartbeat(child) -> None:
     finally:
         proc.kill()
         proc.communicate(timeout=30)
+
+
+def test_sigterm_in_the_middle_of_a_save_loop(child, cli, tmp_path: Path) -> None:
+    """The handler runs between two bytecodes of a save: it must not deadlock on autolog's own locks."""
+    code = """
+        import os, time, autolog
+        task = autolog.init("rel", "term-loop", output_uri={out!r})
+        print(task.id, flush=True)
+        i = 0
+        while True:
+            p = f"loop-{{i % 50}}-{{i}}.bin"
+            open(p, "wb").write(os.urandom(2000))
+            task.register_model(p)
+            i += 1
+            time.sleep(0.01)
+    """.format(out=str(tmp_path / "out"))
+    proc = child(code, env={"AUTOLOG_UPLOAD_TIMEOUT": "3"})
+    task_id = proc.stdout.readline().strip()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # a deadlock in the handler fails here
+    assert proc.returncode == -signal.SIGTERM, err
+    assert cli("sync").returncode == 0
+    import autolog
+
+    fresh_session()
+    task = autolog.Task.get_task(task_id)
+    outputs = task.models["output"]
+    assert task.status == "aborted" and len(outputs) > 5
+    assert all(m.upload_state == "done" for m in outputs)
+    assert [m.name for m in outputs] == sorted((m.name for m in outputs), key=lambda n: int(n.split("-")[2][:-4]))

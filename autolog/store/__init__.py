@@ -59,6 +59,7 @@ class Store:
         self._closed = False
         self._submit_lock = threading.RLock()  # reentrant: a signal handler may write while a save submits
         self.busy = threading.Lock()  # held around each operation; taken by fork (see _before_fork)
+        self._fork_stuck = False
         self._live_tasks: set[str] = set()
         self.unfinished: set[tuple[str, str]] = set()  # (table, id) of rows this process still uploads
         self._last_beat = time.monotonic()
@@ -275,8 +276,15 @@ _held: list[threading.Lock] = []
 
 def _before_fork() -> None:
     for store in list(_STORES):
-        if store._thread.is_alive() and store.busy.acquire(timeout=FORK_WAIT_S):
+        if not store._thread.is_alive():
+            continue
+        # A store stuck on a lock for long (another process holds the database) delays one fork, not
+        # every fork of a DataLoader: after one timeout, later forks only try until it is free again.
+        if store.busy.acquire(timeout=0 if store._fork_stuck else FORK_WAIT_S):
+            store._fork_stuck = False
             _held.append(store.busy)
+        else:
+            store._fork_stuck = True
 
 
 def _after_fork() -> None:

@@ -236,11 +236,14 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .sync import resume_orphans
+    from .sync import recover
 
     session = _session()
-    queued = resume_orphans(session, include_live=args.include_live)
-    session.flush()
+    queued = recover(session, include_live=args.include_live)
+    timeout = session.settings.upload_timeout if args.timeout is None else args.timeout
+    if not session.flush(timeout):
+        print(f"autolog: uploads still running after {timeout:g} s (upload_timeout); run `autolog sync` again",
+              file=sys.stderr)
     left: dict[str, int] = {state: sum(len(session.store.call("select", table, {"upload_state": state})) for table in ("models",
                                                                                                      "artifacts"))
             for state in ("pending", "failed")}
@@ -279,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list tasks, newest first")
     p.add_argument("--project")
     p.add_argument("--task", help="task name")
-    p.add_argument("--status", choices=["running", "completed", "failed"])
+    p.add_argument("--status", choices=["running", "completed", "failed", "aborted"])
     p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -311,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sync", help="finish uploads left pending by processes that ended or crashed")
     p.add_argument("--include-live", action="store_true", help="also take over uploads of running processes")
+    p.add_argument("--timeout", type=float, help="seconds to wait for the uploads (default: upload_timeout)")
     p.set_defaults(run=cmd_sync)
 
     p = sub.add_parser("cache", help="inspect or clear the local download cache")

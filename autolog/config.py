@@ -37,6 +37,12 @@ class Settings:
     upload_timeout: float
     allow_pickle: bool
     disable: bool
+    heartbeat_timeout: float = 600.0
+
+    @property
+    def journal_dir(self) -> Path:
+        """One small file per task, snapshot and artifact not yet final in the store (`autolog.journal`)."""
+        return self.home / "journal"
 
     @property
     def staging_dir(self) -> Path:
@@ -110,6 +116,7 @@ _KEYS: dict[str, str] = {
     "upload_timeout": "AUTOLOG_UPLOAD_TIMEOUT",
     "allow_pickle": "AUTOLOG_ALLOW_PICKLE",
     "disable": "AUTOLOG_DISABLE",
+    "heartbeat_timeout": "AUTOLOG_HEARTBEAT_TIMEOUT",
 }
 
 
@@ -167,6 +174,7 @@ def load_settings() -> Settings:
         upload_timeout=_parse_number(float, "upload_timeout", *get("upload_timeout", 600.0)),
         allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
         disable=_parse_bool("disable", *get("disable", False)),
+        heartbeat_timeout=_parse_number(float, "heartbeat_timeout", *get("heartbeat_timeout", 600.0)),
     )
     if default_output_uri is not None:
         _check_output_uri(default_output_uri, out_src)

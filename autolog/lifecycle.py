@@ -1,15 +1,27 @@
 """The process's current task: `init`, closing at exit, and the session behind it.
 
-Closing at interpreter exit: an `atexit` handler ends the current task as `completed`, or `failed` when
-an uncaught exception (KeyboardInterrupt included) reached `sys.excepthook`, after waiting up to
-`upload_timeout` for pending uploads. A forked child starts with no current task: it records nothing
-unless it calls `init` itself, and never closes its parent's task.
+Closing at interpreter exit ends the current task as `completed`, or `failed` when an uncaught exception
+(KeyboardInterrupt included) reached `sys.excepthook`, after waiting up to `upload_timeout` for pending
+uploads. It must run while the interpreter can still do network I/O: a plain `atexit` function runs after
+`concurrent.futures` has shut its executors down, and s3fs/aiobotocore need one. So the handler is
+registered with `threading._register_atexit` (run by `threading._shutdown`, before atexit, in reverse
+order of registration) after `concurrent.futures.thread` is imported, so it runs before that module's own
+shutdown; plain `atexit` is only the fallback. The whole exit takes at most `upload_timeout` plus a
+couple of seconds.
+
+SIGTERM (how SLURM and Kubernetes stop jobs) ends the task as `aborted` after the same grace period for
+its uploads, then re-delivers the signal with the default action, so the exit status is unchanged. The
+handler is installed only where SIGTERM still has its default action: a handler of the user's wins.
+
+A forked child starts with no current task: it records nothing unless it calls `init` itself (then with
+its own session, store connection and threads), and never closes its parent's task.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
 from collections.abc import Iterable, Mapping
@@ -18,13 +30,15 @@ from typing import Any
 from .config import load_settings
 from .log import strict, swallowed_in_strict_mode
 from .session import Session
-from .task import COMPLETED, FAILED, Task
+from .task import ABORTED, COMPLETED, FAILED, Task
 
 _lock = threading.RLock()
 _current: Task | None = None
 _session: Session | None = None
 _hooks_installed = False
 _uncaught: list[BaseException] = []
+_inherited: list[Session] = []  # a forked child keeps its parent's session alive and untouched
+_exited = False
 
 
 def current_task() -> Task | None:
@@ -41,7 +55,7 @@ def get_session() -> Session:
         settings = load_settings()
         if _session is None or _session.settings != settings:
             if _session is not None:
-                _session.close()
+                _session.close(settings.upload_timeout)
             _session = Session(settings)
         return _session
 
@@ -96,15 +110,15 @@ def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = 
         settings = load_settings()
         uri = _resolve_output_uri(output_uri, settings.default_output_uri)
         if _current is not None:
-            _current.close(COMPLETED)
+            _current.close(COMPLETED, timeout=settings.upload_timeout)
         session = get_session()
         new = Task._create(session, project, task, uri, tags, ignore)
         _current = new
         _install_process_hooks()
     instrument(wanted)
-    from .sync import resume_orphans
+    from .sync import recover
 
-    session.recorder.worker.submit(resume_orphans, session)
+    session.recorder.worker.submit(recover, session)
     return new
 
 
@@ -123,13 +137,45 @@ def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> N
 _previous_excepthook = sys.excepthook
 
 
-def _at_exit() -> None:
-    task = _current
+def _end_process(status: str | None = None) -> None:
+    """Close the current task (waiting up to `upload_timeout`) and stop the session; once per process."""
+    global _exited
+    with _lock:
+        if _exited:
+            return
+        _exited = True
+    task, session = _current, _session
     if task is not None and task._live and task._row.get("pid") == os.getpid():
-        status = FAILED if _uncaught else COMPLETED
+        status = status or (FAILED if _uncaught else COMPLETED)
         task.close(status, timeout=task._session.settings.upload_timeout)
-    if _session is not None:
-        _session.close(timeout=10)
+    if session is not None:
+        # Whatever the uploads left is journaled; stopping the threads takes a moment, never a new wait.
+        drained = session.pending() == 0
+        session.close(timeout=0.5 if drained else 0.0, drain=drained)
+
+
+def _wait_for_user_threads() -> None:
+    """Python joins non-daemon threads after `threading` exit hooks: join the user's first, as `atexit` would
+    have run after them, so a save made by a training thread that outlives the main one is still recorded.
+    Executor workers are left alone: they end only when concurrent.futures' own hook (after ours) runs."""
+    from concurrent.futures import thread as cf_thread
+
+    executors = set(getattr(cf_thread, "_threads_queues", {}))
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not t.daemon and t not in executors and t is not threading.main_thread():
+            t.join()
+
+
+def _at_exit() -> None:
+    try:
+        if not _exited:
+            _wait_for_user_threads()
+        _end_process()
+    except Exception as exc:  # noqa: BLE001 - exit must go on
+        from .log import report_internal_error
+
+        report_internal_error("exit", exc)
     if strict() and swallowed_in_strict_mode:
         # Test runs only: an internal error swallowed off the caller's thread must fail the process.
         print("autolog (strict): internal errors were swallowed:\n  " + "\n  ".join(swallowed_in_strict_mode),
@@ -138,9 +184,48 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _current, _session
+    global _current, _session, _exited
+    if _session is not None:
+        _inherited.append(_session)  # never closed or collected here: its SQLite handles are the parent's
     _current = None
     _session = None
+    _exited = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """End the run as `aborted` (uploads get the grace period), then die of SIGTERM as before."""
+    try:
+        _end_process(ABORTED)
+    except Exception as exc:  # noqa: BLE001 - the process is ending anyway
+        from .log import report_internal_error
+
+        report_internal_error("sigterm", exc)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _install_sigterm() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass  # not the main interpreter, or signals unavailable
+
+
+def _register_exit() -> None:
+    """Run `_at_exit` before concurrent.futures shuts its executors (see the module docstring)."""
+    import concurrent.futures.thread  # noqa: F401 - its own exit hook must be registered before ours
+
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        try:
+            register(_at_exit)
+        except RuntimeError:
+            pass  # already shutting down
+    atexit.register(_at_exit)  # fallback; a no-op once the first one ran
 
 
 def _install_process_hooks() -> None:
@@ -150,13 +235,14 @@ def _install_process_hooks() -> None:
     _hooks_installed = True
     _previous_excepthook = sys.excepthook
     sys.excepthook = _excepthook
-    atexit.register(_at_exit)
+    _register_exit()
+    _install_sigterm()
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def reset_for_tests() -> None:
     """Close the current task and session, remove every patch: a clean slate between tests."""
-    global _current, _session
+    global _current, _session, _exited
     from .instrumentation import uninstrument
 
     with _lock:
@@ -167,4 +253,5 @@ def reset_for_tests() -> None:
             _session.close()
         _session = None
         _uncaught.clear()
+        _exited = False
     uninstrument()

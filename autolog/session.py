@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .config import Settings
+from .journal import Journal
 from .recorder import Recorder
 from .staging import Staging
 from .store import Store
@@ -25,7 +26,9 @@ class Session:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
-        self.store = Store(settings.tracking_uri)
+        self.journal = Journal(settings.journal_dir)
+        beat = min(30.0, max(0.2, settings.heartbeat_timeout / 4))
+        self.store = Store(settings.tracking_uri, self.journal, heartbeat_interval=beat)
         self.staging = Staging(settings.staging_dir)
         self.uploader = Uploader(self.store, self.staging)
         self.recorder = Recorder(self.store, self.staging, self.uploader)
@@ -40,6 +43,10 @@ class Session:
         """Snapshots and artifacts not yet durable (hashing or uploading)."""
         return self.recorder.worker.pending + self.uploader.worker.pending
 
+    def unfinished(self) -> int:
+        """Snapshots and artifacts of this process whose upload (or local recording) is not confirmed yet."""
+        return len(self.store.unfinished)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until hashing, uploads and store writes queued so far are done; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -50,8 +57,13 @@ class Session:
         return (self.recorder.worker.wait(left()) and self.uploader.worker.wait(left())
                 and self.store.barrier(left()))
 
-    def close(self, timeout: float | None = 30) -> None:
-        self.flush(timeout)
+    def close(self, timeout: float | None = None, *, drain: bool = True) -> None:
+        """Finish queued work (up to `timeout`, default `upload_timeout`), then stop every thread."""
+        timeout = self.settings.upload_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if drain:
+            self.flush(timeout)
         self.recorder.worker.stop()
         self.uploader.worker.stop()
-        self.store.close(timeout)
+        self.store.close(max(0.2, deadline - time.monotonic()))
+        self.journal.close()

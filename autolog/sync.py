@@ -1,32 +1,57 @@
-"""Finishing uploads that a process left behind (it crashed, was killed, or timed out at exit).
+"""Finishing what a process left behind (it crashed, was killed, or timed out at exit).
 
-Every pending snapshot or artifact is a row in the store with its staged bytes on this host. `autolog
-sync`, and every `init` on the same home, takes over rows whose owner process is gone, and rows whose
-upload failed after its retries (an atomic claim, so two syncs never upload the same row twice), and runs
-them through the normal recorder/uploader path. Pending rows of a live process are left to it.
+`recover` is what `autolog sync`, and every `init` on the same home, runs, in this order:
+1. `journal.replay`: rows that dead processes journaled and the store never received are inserted;
+2. `abort_dead_tasks`: a task still `running` whose process is gone becomes `aborted` (same host: its pid
+   is gone or now belongs to a process with another start time; another host: its heartbeat is older than
+   `heartbeat_timeout`);
+3. `resume_orphans`: every pending snapshot or artifact with its staged bytes on this host is taken over
+   when its owner process is gone, or its upload failed after its retries (an atomic claim, so two syncs
+   never upload the same row twice), and runs through the normal recorder/uploader path. Pending rows of a
+   live process are left to it.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 
+from .journal import replay
+from .liveness import owner_alive, pid_alive
+from .log import logger
 from .recorder import SnapshotJob
 from .session import Session
 
 TABLES = ("models", "artifacts")
+_alive = pid_alive
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def recover(session: Session, *, include_live: bool = False) -> int:
+    """Replay the journal, end dead tasks, resume orphaned uploads; returns how many uploads were queued."""
+    replay(session)
+    abort_dead_tasks(session)
+    return resume_orphans(session, include_live=include_live)
+
+
+def abort_dead_tasks(session: Session) -> list[str]:
+    """Mark `aborted` every running task whose process is gone (see the module docstring); returns their ids."""
+    now, limit = time.time(), session.settings.heartbeat_timeout
+    ended: list[str] = []
+    for status in ("running", "closing"):
+        for row in session.store.call("select", "tasks", {"status": status}):
+            alive = owner_alive(row.get("host"), row.get("pid"), row.get("pid_start"))
+            if alive is None:  # another host: only its heartbeat can tell (none: an older autolog, keep it)
+                beat = row.get("heartbeat")
+                alive = beat is None or now - beat <= limit
+            if alive or row["pid"] == os.getpid() and row.get("host") == socket.gethostname():
+                continue
+            when = row.get("heartbeat") or row.get("started")
+            if session.store.call("end_task", row["id"], "aborted", when):
+                ended.append(row["id"])
+    if ended:
+        logger.info("autolog: %d task(s) whose process is gone marked aborted: %s", len(ended), ", ".join(ended))
+    return ended
 
 
 def resume_orphans(session: Session, *, include_live: bool = False) -> int:

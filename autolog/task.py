@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .recording import Target
     from .session import Session
 
-RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
+RUNNING, COMPLETED, FAILED, ABORTED = "running", "completed", "failed", "aborted"
+STATUSES = (RUNNING, COMPLETED, FAILED, ABORTED)
 
 
 class Task:
@@ -38,7 +39,7 @@ class Task:
         self._row = row
         self._live = live  # created by this process: it records and can be closed
         self._ignore = tuple(ignore)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
         self._output_seq = itertools.count(1)
         self._input_seq = itertools.count(1)
         self._artifact_seq = itertools.count(1)
@@ -74,11 +75,13 @@ class Task:
     @classmethod
     def _create(cls, session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...],
                 ignore: tuple[str, ...]) -> Task:
+        from .liveness import process_start
         from .runinfo import run_info
 
+        started = time.time()
         row = {"id": uuid.uuid4().hex, "project": project, "name": name, "status": RUNNING,
-               "output_uri": output_uri, "tags": json.dumps(list(tags)), "started": time.time(), "ended": None,
-               "git_dirty": None, **run_info()}
+               "output_uri": output_uri, "tags": json.dumps(list(tags)), "started": started, "ended": None,
+               "git_dirty": None, **run_info(), "pid_start": process_start(os.getpid()), "heartbeat": started}
         session.store.write("insert", "tasks", row)
         task = cls(session, row, live=True, ignore=ignore)
         if row["git_commit"]:
@@ -143,24 +146,42 @@ class Task:
         return self._session.flush(timeout)
 
     def close(self, status: str = COMPLETED, *, timeout: float | None = None) -> None:
-        """Flush pending uploads (up to `timeout`), then end the task with `status`."""
+        """Flush pending uploads (up to `timeout`, default the `upload_timeout` setting), then end the task.
+
+        Always ends it: an error while flushing still records `status` and releases the current task.
+        """
         from . import lifecycle
 
         with self._lock:
             if not self._live or self.status != RUNNING:
                 return
             self._row["status"] = "closing"
-        done = self._session.flush(timeout)
-        if not done:
-            left = self._session.pending()
-            logger.warning("autolog: %d upload(s) of task %s not finished within %.0f s; they stay staged: run "
-                           "`autolog sync` (or start another task on this home) to finish them", left, self.id,
-                           timeout or 0)
-        ended = time.time()
-        self._row.update(status=status, ended=ended)
-        self._session.store.write("update", "tasks", self.id, {"status": status, "ended": ended})
-        self._session.store.barrier(timeout)
-        lifecycle._forget(self)
+        if timeout is None:
+            timeout = self._session.settings.upload_timeout
+        began = time.monotonic()
+        try:
+            if not self._session.flush(timeout):
+                self._say_unfinished(time.monotonic() - began)
+        finally:
+            ended = time.time()
+            self._row.update(status=status, ended=ended)
+            lifecycle._forget(self)
+            self._session.store.write("update", "tasks", self.id, {"status": status, "ended": ended})
+            # The status update gets at least a second even when the uploads used the whole limit.
+            self._session.store.barrier(max(1.0, timeout - (time.monotonic() - began)))
+        if self._session.journal.lost:
+            lost = self._session.journal.lost
+            logger.warning("autolog: %d record(s) could not be journaled in %s (the home is full or not "
+                           "writable) and depend on the store alone: %s", len(lost), self._session.journal.root,
+                           ", ".join(lost[:10]) + (" ..." if len(lost) > 10 else ""))
+
+    def _say_unfinished(self, waited: float) -> None:
+        left = self._session.unfinished()
+        if not left:
+            return
+        logger.warning("autolog: %d upload(s) of task %s not finished after waiting %.1f s; their bytes stay "
+                       "staged and their records journaled: run `autolog sync` (or start another task on this "
+                       "home) to finish them", left, self.id, waited)
 
     # -- models -----------------------------------------------------------------------------------------
     @property

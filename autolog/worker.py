@@ -28,6 +28,13 @@ def lower_this_threads_priority() -> None:
         pass  # not Linux, or not allowed: run at normal priority
 
 
+def _already_reported(exc: Exception) -> bool:
+    """A store that cannot take writes was warned about once; its records wait in the journal."""
+    from .store import StoreUnavailable
+
+    return isinstance(exc, StoreUnavailable)
+
+
 class Worker:
     """One daemon thread running queued callables in order."""
 
@@ -58,7 +65,8 @@ class Worker:
             try:
                 job(*args)
             except Exception as exc:  # noqa: BLE001 - contained; strict mode makes the test suite fail on it
-                report_internal_error(self.name, exc)
+                if not _already_reported(exc):
+                    report_internal_error(self.name, exc)
             finally:
                 with self._cond:
                     self._unfinished -= 1

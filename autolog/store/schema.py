@@ -41,6 +41,8 @@ tasks = Table(
     Column("cwd", Text),
     Column("git_commit", String(64)),
     Column("git_dirty", Boolean),
+    Column("pid_start", BigInteger),  # start time of `pid` (clock ticks since boot): tells a reused pid apart
+    Column("heartbeat", Float),  # refreshed by the owner's store thread while it runs
     Index("ix_tasks_project_name", "project", "name", "started"),
     # the `autolog ui` task table: newest first, overall, per project, per status (schema version 2)
     Index("ix_tasks_started", "started"),
@@ -136,9 +138,19 @@ def _names_to_text(conn: Connection) -> None:
         conn.execute(text(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE TEXT'))
 
 
+def _v2_task_liveness(conn: Connection) -> None:
+    """tasks.pid_start and tasks.heartbeat, for telling dead runs from live ones (both nullable)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("tasks")}
+    for name, kind in (("pid_start", "BIGINT"), ("heartbeat", "FLOAT")):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE tasks ADD COLUMN {name} {kind}"))
+
+
 # Schema v2 gathers the steps of one release; each is idempotent, so a store half-upgraded by a crashed
 # process upgrades again cleanly.
-_V2_STEPS: tuple[Callable[[Connection], None], ...] = (_names_to_text, _add_ui_indexes)
+_V2_STEPS: tuple[Callable[[Connection], None], ...] = (_names_to_text, _add_ui_indexes, _v2_task_liveness)
 
 
 def _to_v2(conn: Connection) -> None:

@@ -1,8 +1,11 @@
 """`SqlStore`: every read and write of the metadata store, as plain functions over rows (dicts).
 
 Runs on SQLite (the default, one file in the autolog home) or any SQLAlchemy URL. Several processes
-may write the same SQLite file at once (a sweep): WAL journal, a 30 s busy timeout, and a retry with
-backoff on "database is locked" make sure no row is lost. Only the store worker thread calls this class.
+may write the same SQLite file at once (a sweep): a 30 s busy timeout and a retry with backoff on
+"database is locked" make sure no row is lost. SQLite runs with a rollback journal, not WAL: WAL maps its
+`-shm` file into memory, and a write through that mapping to a file made unwritable mid-run (`chattr +i`,
+a full disk) is a SIGBUS that kills the user's process; a rollback journal maps nothing, so the same fault
+is an ordinary error. Only the store worker thread calls this class.
 """
 
 from __future__ import annotations
@@ -241,6 +244,21 @@ class SqlStore:
             except IntegrityError:
                 conn.execute(f.update().where(f.c.path == row["path"]).values(**row))
 
+    # -- task liveness ---------------------------------------------------------------------------------
+    @_retrying
+    def end_task(self, task_id: str, status: str, ended: float | None) -> bool:
+        """End a task that is still running or closing; False when it had already ended."""
+        t = schema.tasks
+        with self.engine.begin() as conn:
+            return conn.execute(t.update().where(t.c.id == task_id, t.c.status.in_(("running", "closing")))
+                                .values(status=status, ended=ended)).rowcount == 1
+
+    @_retrying
+    def heartbeat(self, task_ids: list[str], now: float) -> None:
+        t = schema.tasks
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.id.in_(task_ids), t.c.status == "running").values(heartbeat=now))
+
     # -- pending uploads ---------------------------------------------------------------------------
     @_retrying
     def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
@@ -305,7 +323,8 @@ def _transient(exc: OperationalError) -> bool:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # A database left in WAL mode by an older autolog switches back once no other process has it open.
+    cursor.execute("PRAGMA journal_mode=TRUNCATE")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

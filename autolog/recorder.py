@@ -131,11 +131,13 @@ class Recorder:
             values.update(upload_state="done", staging_path=None)
         elif delivered:
             values.update(uri=job.dest_uri, upload_state="done", staging_path=None, error=None)
-        self.store.write("update", job.table, job.row_id, values)
+        recorded = self.store.write("update", job.table, job.row_id, values)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
         if job.dest_uri is None or delivered:
-            self.staging.release(staged)
+            # Released only once the store holds the final state: a row that lives only in the journal (store
+            # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.
+            recorded.add_done_callback(lambda done: done.exception() or self.staging.release(staged))
         elif not storage_local:
             self.uploader.enqueue(job.table, job.row_id, staged, job.dest_uri)
 

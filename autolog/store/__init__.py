@@ -25,8 +25,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AutologError
+from ..errors import StoreUnavailableError
 from ..log import logger, report_internal_error
+from ..redact import redact, redact_text
 from ..worker import lower_this_threads_priority
 
 if TYPE_CHECKING:
@@ -39,8 +40,10 @@ _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 
 
-class StoreUnavailable(AutologError):
-    """The store cannot take this operation now (not opened, deleted, unwritable, or stopped)."""
+class StoreUnavailable(StoreUnavailableError):
+    """The store cannot take this operation now (not opened, deleted, unwritable, or stopped), and the user
+    was already warned once: the public `StoreUnavailableError`, kept apart so background failures of this
+    kind are not reported again as internal errors."""
 
 
 class Store:
@@ -77,9 +80,9 @@ class Store:
                 self._sql = SqlStore(self.url)
                 self._file = _sqlite_file(self._sql)
             except BaseException as exc:  # noqa: BLE001 - reported to every caller below
-                self._open_error = f"{type(exc).__name__}: {exc}"
+                self._open_error = redact_text(f"{type(exc).__name__}: {exc}")
                 logger.warning("autolog: could not open the store at %s (%s); records are kept in the journal "
-                               "for `autolog sync`", self.url, self._open_error)
+                               "for `autolog sync`", redact(self.url), self._open_error)
         while True:
             try:
                 item = self._queue.get(timeout=self._beat_due())
@@ -129,7 +132,7 @@ class Store:
     def _check(self, method: str) -> None:
         """Refuse an operation the store cannot take; warn once when the store was deleted or locked down."""
         if self._open_error is not None:
-            raise StoreUnavailable(f"the store at {self.url} could not be opened: {self._open_error}")
+            raise StoreUnavailable(f"the store at {redact(self.url)} could not be opened: {self._open_error}")
         if self._lost is not None:
             raise StoreUnavailable(self._lost)
         if method not in _WRITES or self._file is None:

@@ -81,7 +81,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 def cmd_tasks(args: argparse.Namespace) -> int:
     from .task import Task
 
-    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None)[: args.limit]
+    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None,
+                       limit=args.limit or None)
     if args.json:
         _print_json([task_dict(t) for t in tasks])
     else:
@@ -94,7 +95,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .model import Model
 
     models = Model.query(project=args.project, task_id=args.task_id, name=args.name,
-                         framework=args.framework)[: args.limit]
+                         framework=args.framework, limit=args.limit or None)
     if args.json:
         _print_json([model_dict(m) for m in models])
     else:
@@ -267,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="task name")
     p.add_argument("--status", choices=["running", "completed", "failed"])
     p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_tasks)
 
@@ -276,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-id")
     p.add_argument("--name", help="file name, e.g. ckpt.pt")
     p.add_argument("--framework")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_models)
 

@@ -9,8 +9,8 @@ them through the normal recorder/uploader path. Pending rows of a live process a
 from __future__ import annotations
 
 import os
-import socket
 
+from .host import host_name
 from .recorder import SnapshotJob
 from .session import Session
 
@@ -31,7 +31,7 @@ def _alive(pid: int | None) -> bool:
 
 def resume_orphans(session: Session, *, include_live: bool = False) -> int:
     """Queue every failed upload, and every pending one whose owner on this host is gone; returns how many."""
-    host, me = socket.gethostname(), os.getpid()
+    host, me = host_name(), os.getpid()
     queued = 0
     for table in TABLES:
         for row in session.store.call("select", table, {"upload_state": ["pending", "failed"]}, order_by=("created",)):

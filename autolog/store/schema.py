@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
                         Text)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -42,6 +42,8 @@ tasks = Table(
     Column("git_commit", String(64)),
     Column("git_dirty", Boolean),
     Index("ix_tasks_project_name", "project", "name", "started"),
+    Index("ix_tasks_started", "started"),  # v2: newest-first listings page through an index
+    Index("ix_tasks_status_started", "status", "started"),  # v2
 )
 
 models = Table(
@@ -65,6 +67,10 @@ models = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
+    Index("ix_models_created", "created", "seq"),  # v2: `autolog models`, Model.query first page
+    Index("ix_models_task_created", "task_id", "created", "seq"),  # v2: a task's models, newest first
+    Index("ix_models_name_created", "name", "created"),  # v2: Model.query(name=...)
+    Index("ix_models_upload_state", "upload_state"),  # v2: sync finds pending rows among millions
 )
 
 model_inputs = Table(
@@ -96,6 +102,7 @@ artifacts = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("tree_hash", String(64)),  # folder artifacts: hash of the extracted folder (`hash_members`)
+    Index("ix_artifacts_upload_state", "upload_state"),  # v2
 )
 
 fingerprints = Table(
@@ -108,5 +115,23 @@ fingerprints = Table(
     Column("updated", Float, nullable=False),
 )
 
+
+def _indexes_for_scale(conn: Connection) -> None:
+    """v2 (scale): the indexes that let listings, filters and sync stay fast at millions of rows."""
+    from sqlalchemy.schema import CreateIndex
+
+    for table, names in ((tasks, ("ix_tasks_started", "ix_tasks_status_started")),
+                         (models, ("ix_models_created", "ix_models_task_created", "ix_models_name_created",
+                                   "ix_models_upload_state")),
+                         (artifacts, ("ix_artifacts_upload_state",))):
+        for index in table.indexes:
+            if index.name in names:
+                conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _migrate_to_2(conn: Connection) -> None:
+    _indexes_for_scale(conn)
+
+
 # version reached -> step that brings a store of the previous version to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _migrate_to_2}

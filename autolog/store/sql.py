@@ -8,6 +8,9 @@ backoff on "database is locked" make sure no row is lost. Only the store worker 
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -15,12 +18,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError
 from . import schema
 
 T = TypeVar("T")
+logger = logging.getLogger("autolog")
+MIGRATION_LOCK = 0x6175746F6C6F67  # "autolog": the PostgreSQL advisory lock that serializes schema upgrades
 Row = dict[str, Any]
 TABLES = {t.name: t for t in schema.metadata.sorted_tables}
 
@@ -38,20 +43,42 @@ def _normalize_url(url: str) -> str:
 
 
 def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
-    """Retry transient OperationalErrors (locked SQLite, dropped connection) with jittered backoff."""
+    """Retry transient errors with jittered backoff.
+
+    A locked or busy SQLite file is retried a dozen times (seconds). A store that cannot be reached (the
+    PostgreSQL server restarts, the network drops) is retried until `retry_seconds` have passed, with one
+    warning when it goes away and one line when it is back: the store worker runs operations in order, so
+    every later write waits in its queue meanwhile and none is lost, and the user's saves never wait on it.
+    """
 
     @functools.wraps(fn)
     def run(self: SqlStore, *args: Any, **kwargs: Any) -> T:
         delay = 0.05
-        for attempt in range(12):
+        attempt = 0
+        deadline: float | None = None
+        while True:
             try:
-                return fn(self, *args, **kwargs)
-            except OperationalError as exc:
-                if attempt == 11 or not _transient(exc):
+                result = fn(self, *args, **kwargs)
+            except DBAPIError as exc:
+                kind = _transient(exc)
+                if kind is None:
+                    raise
+                attempt += 1
+                self._retried = True
+                if kind == "unreachable":
+                    self._went_away(exc)
+                    deadline = deadline or time.monotonic() + self.retry_seconds
+                    if time.monotonic() >= deadline:
+                        raise
+                elif attempt >= 12:
                     raise
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 3.0)
-        raise AssertionError("unreachable")
+            else:
+                if self._unreachable_since is not None:
+                    self._came_back()
+                self._retried = False
+                return result
 
     return run
 
@@ -59,8 +86,12 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
 class SqlStore:
     """The metadata store. Construct with an SQLAlchemy URL; the schema is created or migrated."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, retry_seconds: float | None = None) -> None:
         self.url = _normalize_url(url)
+        self.retry_seconds = retry_seconds if retry_seconds is not None else float(
+            os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
+        self._unreachable_since: float | None = None
+        self._retried = False
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -78,34 +109,79 @@ class SqlStore:
         """No-op used as a queue barrier: when it runs, every earlier operation has run."""
         return True
 
+    # -- reachability ---------------------------------------------------------------------------------
+    def _shown_url(self) -> str:
+        try:
+            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - only used in a message
+            return "the configured tracking URI"
+
+    def _went_away(self, exc: BaseException) -> None:
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
+                           "process and written when it is back (retrying for up to %.0f s)",
+                           self._shown_url(), reason, self.retry_seconds)
+
+    def _came_back(self) -> None:
+        down = time.monotonic() - (self._unreachable_since or time.monotonic())
+        self._unreachable_since = None
+        logger.warning("autolog: the metadata store at %s is reachable again after %.0f s; queued records "
+                       "written", self._shown_url(), down)
+
     # -- schema ---------------------------------------------------------------------------------------
     @_retrying
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
-            schema.metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
-            if row is None:
+        """Create or upgrade the schema, one process at a time (two upgrading at once must not corrupt it).
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: `BEGIN IMMEDIATE` takes the write lock before
+        the version is read (DDL is transactional in both), so the second process sees the upgraded store."""
+        dialect = self.engine.dialect.name
+        with self.engine.connect() as conn:
+            if dialect == "sqlite":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN/COMMIT ourselves
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 try:
-                    with conn.begin_nested():
-                        conn.execute(schema.meta.insert().values(key="schema_version",
-                                                                 value=str(schema.SCHEMA_VERSION)))
-                except IntegrityError:
-                    pass  # another process created it at the same moment
+                    self._migrate_locked(conn)
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
                 return
-            version = int(row[0])
-            if version > schema.SCHEMA_VERSION:
-                raise AutologError(f"the store at {self.url} has schema version {version}, newer than this "
-                                   f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
-            for target in range(version + 1, schema.SCHEMA_VERSION + 1):
-                schema.MIGRATIONS[target](conn)
-                conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
-                             .values(value=str(target)))
+            with conn.begin():
+                if dialect == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                self._migrate_locked(conn)
+
+    def _migrate_locked(self, conn: sa.Connection) -> None:
+        schema.metadata.create_all(conn, checkfirst=True)
+        row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
+        if row is None:  # a new store: create_all made the current schema
+            conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+            return
+        version = int(row[0])
+        if version > schema.SCHEMA_VERSION:
+            raise AutologError(f"the store at {self._shown_url()} has schema version {version}, newer than this "
+                               f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
+        for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+            schema.MIGRATIONS[target](conn)
+            conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
+                         .values(value=str(target)))
 
     # -- generic row access ----------------------------------------------------------------------
     @_retrying
     def insert(self, table: str, row: Row) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(TABLES[table].insert().values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(TABLES[table].insert().values(**row))
+        except IntegrityError:
+            if not self._already_written(table, row):
+                raise
+
+    def _already_written(self, table: str, row: Row) -> bool:
+        """After a lost connection, a retried insert may find its own row: the first try committed."""
+        return self._retried and "id" in row and self.get(table, row["id"]) is not None
 
     @_retrying
     def update(self, table: str, key: str, values: Row) -> int:
@@ -122,7 +198,7 @@ class SqlStore:
 
     @_retrying
     def select(self, table: str, where: Row | None = None, *, order_by: Iterable[str] = (), desc: bool = False,
-               limit: int | None = None, id_prefix: str | None = None) -> list[Row]:
+               limit: int | None = None, id_prefix: str | None = None, offset: int = 0) -> list[Row]:
         t = TABLES[table]
         query = sa.select(t)
         for column, value in (where or {}).items():
@@ -131,22 +207,62 @@ class SqlStore:
             query = query.where(t.c[column].in_(value) if isinstance(value, (list, tuple, set)) else
                                 t.c[column] == value)
         if id_prefix:
-            query = query.where(t.c.id.like(id_prefix.replace("%", "").replace("_", r"\_") + "%", escape="\\"))
+            query = query.where(*_prefix(t.c.id, id_prefix))
         for column in order_by:
             query = query.order_by(t.c[column].desc() if desc else t.c[column])
+        return self._rows(query, limit, offset)
+
+    def _rows(self, query: sa.Select, limit: int | None, offset: int) -> list[Row]:
+        if (limit is not None and limit < 0) or offset < 0:
+            raise ValueError(f"limit and offset must not be negative (got limit={limit}, offset={offset})")
         if limit:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- tasks and lineage ---------------------------------------------------------------------------
-    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None) -> list[Row]:
-        return self.select("tasks", {"project": project, "name": name, "status": status},
-                           order_by=("started",), desc=True, limit=limit)
+    @_retrying
+    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
+                    offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
+        """Tasks newest first, every filter, the order and the page done by the database (indexes on
+        `started`, `(project, name, started)`, `(status, started)`).
+
+        Tags live in a JSON list: each wanted tag narrows the rows in SQL with a LIKE on its JSON form, and
+        the exact membership check runs here on the candidates (a quote inside another tag could fake a
+        match), fetching further pages until `limit` rows pass."""
+        t = schema.tasks
+        query = sa.select(t)
+        for column, value in (("project", project), ("name", name), ("status", status)):
+            if value is not None:
+                query = query.where(t.c[column] == value)
+        wanted = list(dict.fromkeys(tags or ()))
+        for tag in wanted:
+            query = query.where(t.c.tags.like("%" + _like_escape(json.dumps(tag)) + "%", escape="\\"))
+        query = query.order_by(t.c.started.desc())
+        if not wanted:
+            return self._rows(query, limit, offset)
+        found: list[Row] = []
+        skip, chunk, position = offset, max(limit or 0, 100), 0
+        while True:
+            rows = self._rows(query, chunk, position)
+            position += len(rows)
+            for row in rows:
+                if set(wanted) <= set(json.loads(row["tags"] or "[]")):
+                    if skip:
+                        skip -= 1
+                        continue
+                    found.append(row)
+                    if limit and len(found) >= limit:
+                        return found
+            if len(rows) < chunk:
+                return found
 
     @_retrying
     def query_models(self, project: str | None, task_id: str | None, name: str | None,
-                     framework: str | None, limit: int | None = None) -> list[Row]:
+                     framework: str | None, limit: int | None = None, *, offset: int = 0) -> list[Row]:
+        """Models newest first (indexes on `created`, `(task_id, created)`, `(name, created)`)."""
         m, t = schema.models, schema.tasks
         query = sa.select(m)
         if project is not None:
@@ -155,10 +271,7 @@ class SqlStore:
             if value is not None:
                 query = query.where(m.c[column] == value)
         query = query.order_by(m.c.created.desc(), m.c.seq.desc())
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return self._rows(query, limit, offset)
 
     @_retrying
     def task_inputs(self, task_id: str) -> list[Row]:
@@ -228,18 +341,44 @@ class SqlStore:
     def replace_artifact(self, row: Row) -> None:
         """Insert an artifact and mark earlier ones of the same task and name as replaced, atomically."""
         a = schema.artifacts
-        with self.engine.begin() as conn:
-            conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
-                         .values(replaced=True))
-            conn.execute(a.insert().values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
+                             .values(replaced=True))
+                conn.execute(a.insert().values(**row))
+        except IntegrityError:
+            if not self._already_written("artifacts", row):
+                raise
 
 
-def _transient(exc: OperationalError) -> bool:
-    """Worth retrying: a locked/busy SQLite file or a dropped connection, not a schema or SQL error."""
+def _transient(exc: DBAPIError) -> str | None:
+    """"unreachable" (connection refused or dropped), "busy" (a locked SQLite file, a concurrent DDL), or
+    None: a schema or SQL error, not worth retrying."""
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    return exc.connection_invalidated or any(word in text for word in (
-        "locked", "busy", "could not connect", "connection", "server closed", "timeout", "terminating",
-        "already exists"))  # two processes creating the schema at the same moment
+    if exc.connection_invalidated or any(word in text for word in (
+            "could not connect", "connection refused", "connection failed", "server closed", "terminating",
+            "connection is closed", "connection to server", "the database system is", "consuming input failed",
+            "network is unreachable", "no route to host", "timeout expired")):
+        return "unreachable"
+    if not isinstance(exc, sa.exc.OperationalError):
+        return None
+    if any(word in text for word in ("locked", "busy", "connection", "timeout", "already exists")):
+        return "busy"
+    return None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefix(column: sa.ColumnElement, prefix: str) -> tuple[sa.ColumnElement, ...]:
+    """`column` starts with `prefix`, as a range the primary-key index serves (a LIKE would scan on
+    PostgreSQL with a non-C collation), plus the exact LIKE on the few rows in range."""
+    conditions: tuple[sa.ColumnElement, ...] = (column.like(_like_escape(prefix) + "%", escape="\\"),)
+    if prefix and ord(prefix[-1]) < 0x7F and prefix.isascii() and prefix.isalnum():
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        conditions = (column >= prefix, column < upper, *conditions)
+    return conditions
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

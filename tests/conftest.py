@@ -149,6 +149,22 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
+def pg_tracking_uri(request: pytest.FixtureRequest):
+    """A PostgreSQL tracking URI on a fresh schema: the test's own store when run with --store=postgres, else
+    a new schema on the PostgreSQL server (tests that need PostgreSQL whatever the suite's store)."""
+    current = os.environ.get("AUTOLOG_TRACKING_URI", "")
+    if current.startswith("postgresql"):
+        yield current
+        return
+    fresh = _fresh_schema(request.getfixturevalue("postgres_url"))
+    yield next(fresh)
+    import autolog.lifecycle
+
+    autolog.lifecycle.reset_for_tests()
+    next(fresh, None)
+
+
+@pytest.fixture
 def own_postgres():
     """A PostgreSQL cluster private to one test, so the test may stop and restart it (connection loss)."""
     pytest.importorskip("psycopg")

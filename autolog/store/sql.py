@@ -87,6 +87,7 @@ class SqlStore:
     """The metadata store. Construct with an SQLAlchemy URL; the schema is created or migrated."""
 
     def __init__(self, url: str, *, retry_seconds: float | None = None) -> None:
+        self.given_url = url
         self.url = _normalize_url(url)
         self.retry_seconds = retry_seconds if retry_seconds is not None else float(
             os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
@@ -112,7 +113,7 @@ class SqlStore:
     # -- reachability ---------------------------------------------------------------------------------
     def _shown_url(self) -> str:
         try:
-            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+            return sa.engine.make_url(self.given_url).render_as_string(hide_password=True)
         except Exception:  # noqa: BLE001 - only used in a message
             return "the configured tracking URI"
 

@@ -144,19 +144,31 @@ def artifact_dict(artifact: Any) -> dict[str, Any]:
 
 
 def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
-    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut."""
+    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut.
+
+    The whole ancestry comes from the store in one call (`SqlStore.lineage`)."""
+    from .errors import NotFoundError
+    from .model import Model
     from .task import Task
 
+    session = _session()
+    found = session.store.call("lineage", task_id)
+    if task_id not in found["tasks"]:
+        raise NotFoundError(f"no task with id {task_id!r}")
     seen = set() if seen is None else seen
-    task = Task.get_task(task_id)
-    seen.add(task.id)
-    inputs = []
-    for model in task.models["input"]:
-        producer = None
-        if model.task_id and model.task_id not in seen:
-            producer = lineage_tree(model.task_id, seen)
-        inputs.append({"model": model_dict(model), "producer": producer})
-    return {"task": task_dict(task), "inputs": inputs}
+
+    def build(tid: str) -> dict[str, Any]:
+        seen.add(tid)
+        inputs = []
+        for row in found["inputs"].get(tid, []):
+            model = Model._from_row(row)
+            producer = None
+            if model.task_id and model.task_id not in seen and model.task_id in found["tasks"]:
+                producer = build(model.task_id)
+            inputs.append({"model": model_dict(model), "producer": producer})
+        return {"task": task_dict(Task._from_row(session, found["tasks"][tid])), "inputs": inputs}
+
+    return build(task_id)
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:

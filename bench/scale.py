@@ -105,6 +105,8 @@ def _saves(workdir: Path, count: int) -> dict[str, float]:
         calls.append(t1 - t0)
         recorded.append(t2 - t0)
     task.close()
+    for path in files:
+        path.unlink()
     return {"call_ms": statistics.median(calls) * 1000, "recorded_ms": statistics.median(recorded) * 1000}
 
 

@@ -148,9 +148,12 @@ def measure(url: str, empty_url: str, ids: dict[str, Any], workdir: Path, repeat
     add("Task.query(tags=['gpu'], limit=50)", _timed(lambda: autolog.Task.query(tags=["gpu"], limit=50), repeat))
     add("Task.query(status='failed', limit=50)", _timed(lambda: autolog.Task.query(status="failed", limit=50),
                                                          repeat))
-    add("autolog models", _timed(_cli("models"), repeat), "50 rows, rendered (stdout discarded)")
+    add("autolog models", _timed(_cli("models"), repeat), "50 rows, rich table rendered (stdout discarded)")
+    add("autolog models --json", _timed(_cli("models", "--json"), repeat), "50 rows as JSON")
     add("autolog tasks", _timed(_cli("tasks"), repeat), "50 rows, rendered")
-    add("autolog lineage ID (20 generations)", _timed(_cli("lineage", ids["chain_model"]), repeat))
+    add("autolog lineage ID (20 generations)", _timed(_cli("lineage", ids["chain_model"]), repeat),
+        "tree rendered")
+    add("autolog lineage ID --json", _timed(_cli("lineage", ids["chain_model"], "--json"), repeat))
     add("Model.get(id)", _timed(lambda: autolog.Model.get(ids["first_model"]), repeat))
     store = get_session().store
     add("model by content hash (every load)",

@@ -138,6 +138,8 @@ class SqlStore:
 
         PostgreSQL: a transaction-scoped advisory lock. SQLite: `BEGIN IMMEDIATE` takes the write lock before
         the version is read (DDL is transactional in both), so the second process sees the upgraded store."""
+        if self._up_to_date():
+            return
         dialect = self.engine.dialect.name
         with self.engine.connect() as conn:
             if dialect == "sqlite":
@@ -154,6 +156,18 @@ class SqlStore:
                 if dialect == "postgresql":
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
                 self._migrate_locked(conn)
+
+    def _up_to_date(self) -> bool:
+        """The common case, checked without any lock: the store exists at this schema version."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(schema.meta.c.value)
+                                   .where(schema.meta.c.key == "schema_version")).first()
+        except DBAPIError as exc:
+            if _transient(exc) == "unreachable":
+                raise
+            return False  # no table yet
+        return row is not None and row[0] == str(schema.SCHEMA_VERSION)
 
     def _migrate_locked(self, conn: sa.Connection) -> None:
         schema.metadata.create_all(conn, checkfirst=True)

@@ -159,12 +159,15 @@ def measure(url: str, empty_url: str, ids: dict[str, Any], workdir: Path, repeat
     add("model by content hash (every load)",
         _timed(lambda: store.call("select", "models", {"hash": ids["model_hash"]}, order_by=("created",), desc=True),
                repeat))
-    env = {**os.environ}
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True,
-                   cwd=workdir)
-    add("autolog models, whole process", {"median_ms": (time.perf_counter() - t0) * 1000},
-        "interpreter start-up + imports included")
+    for label, store_url in (("full store", url), ("empty store", empty_url)):
+        env = {**os.environ, "AUTOLOG_TRACKING_URI": store_url}
+        subprocess.run([sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True,
+                       cwd=workdir)  # warm the page cache and the bytecode
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True,
+                       cwd=workdir)
+        add(f"autolog models, whole process, {label}", {"median_ms": (time.perf_counter() - t0) * 1000},
+            "interpreter start-up and imports included")
     return rows
 
 

@@ -298,23 +298,23 @@ class SqlStore:
     @_retrying
     def lineage(self, task_id: str, max_tasks: int = 10_000) -> dict[str, Any]:
         """A task and every task upstream of it, in one call: {"tasks": {id: row}, "inputs": {task id: [model
-        rows, load order]}}. Two indexed queries per generation on one connection (no per-task round trip
-        through the store queue, no output lists: a producer with 10,000 snapshots costs one row)."""
+        rows, load order]}}. A recursive query walks the input links in the database (two round trips
+        whatever the depth; UNION stops at cycles), and no producer's output list is read."""
         t, m, i = schema.tasks, schema.models, schema.model_inputs
-        tasks: dict[str, Row] = {}
-        inputs: dict[str, list[Row]] = {}
-        frontier = [task_id]
+        seed = sa.select(sa.literal(task_id, sa.String).label("id")).cte("ancestors", recursive=True)
+        upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
+                    .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
+        ancestors = seed.union(upstream)
+        ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
         with self.engine.connect() as conn:
-            while frontier and len(tasks) < max_tasks:
-                for row in conn.execute(sa.select(t).where(t.c.id.in_(frontier))).mappings():
-                    tasks[row["id"]] = dict(row)
-                query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
-                         .where(i.c.task_id.in_(frontier)).order_by(i.c.task_id, i.c.seq))
-                for row in conn.execute(query).mappings():
-                    model = dict(row)
-                    inputs.setdefault(model.pop("_consumer"), []).append(model)
-                frontier = list({mr["task_id"] for rows in inputs.values() for mr in rows
-                                 if mr["task_id"] and mr["task_id"] not in tasks})
+            tasks = {row["id"]: dict(row) for row in
+                     conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()}
+            inputs: dict[str, list[Row]] = {}
+            query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
+                     .where(i.c.task_id.in_(list(tasks))).order_by(i.c.task_id, i.c.seq))
+            for row in (conn.execute(query).mappings() if tasks else ()):
+                model = dict(row)
+                inputs.setdefault(model.pop("_consumer"), []).append(model)
         return {"tasks": tasks, "inputs": inputs}
 
     @_retrying

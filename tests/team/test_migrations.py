@@ -72,35 +72,41 @@ def test_a_v1_store_opens_upgrades_and_keeps_its_records(home: Path, run_py, tmp
             task.register_model("new.bin")
     """)
     proc = subprocess.run([sys.executable, "-m", "autolog", "lineage", MODEL, "--json"], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, cwd=tmp_path)
     assert json.loads(proc.stdout)["producer"]["task"]["id"] == PRODUCER
     assert len(autolog.Model.query(project="legacy")) == 2
 
 
 OPENER = textwrap.dedent("""
     import sys, time
-    from autolog.store.sql import SqlStore
-    start = float(sys.argv[2])
-    while time.time() < start:
-        time.sleep(0.001)
-    SqlStore(sys.argv[1]).close()
+    from autolog.store import sql
+    migrate = sql.SqlStore._migrate
+    sql.SqlStore._migrate = lambda self: None
+    store = sql.SqlStore(sys.argv[1])   # engine only; a pooled connection ready, so the processes race tightly
+    with store.engine.connect():
+        pass
+    time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+    migrate(store)
+    store.close()
 """)
 
 
-def _open_at_once(url: str, processes: int) -> None:
-    start = time.time() + 1.5  # every process has imported SQLAlchemy by then
-    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url, str(start)], stderr=subprocess.PIPE, text=True)
+def _open_at_once(url: str, processes: int, cwd: Path) -> None:
+    start = time.time() + 4  # every process has imported SQLAlchemy and connected by then, even on a busy machine
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url, str(start)], stderr=subprocess.PIPE, text=True,
+                              cwd=cwd)  # not the checkout: the installed autolog
              for _ in range(processes)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(errors)
 
 
 @pytest.mark.parametrize("existing", ["v1", "new"])
-def test_processes_creating_or_upgrading_the_store_at_once_cannot_corrupt_it(home: Path, existing: str) -> None:
+def test_processes_creating_or_upgrading_the_store_at_once_cannot_corrupt_it(home: Path, existing: str,
+                                                                            tmp_path: Path) -> None:
     url = _store_url(home)
     if existing == "v1":
         build_v1(url)
-    _open_at_once(url, 4)
+    _open_at_once(url, 6, tmp_path)
     version, indexes = _version_and_indexes(url)
     assert version == schema.SCHEMA_VERSION and "ix_models_created" in indexes
     engine = _engine(url)

@@ -8,7 +8,6 @@ backoff on "database is locked" make sure no row is lost. Only the store worker 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import random
@@ -21,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError
-from . import schema
+from . import queries, schema
 
 T = TypeVar("T")
 logger = logging.getLogger("autolog")
@@ -222,7 +221,7 @@ class SqlStore:
             query = query.where(t.c[column].in_(value) if isinstance(value, (list, tuple, set)) else
                                 t.c[column] == value)
         if id_prefix:
-            query = query.where(*_prefix(t.c.id, id_prefix))
+            query = query.where(*queries.prefix_conditions(t.c.id, id_prefix))
         for column in order_by:
             query = query.order_by(t.c[column].desc() if desc else t.c[column])
         return self._rows(query, limit, offset)
@@ -241,21 +240,10 @@ class SqlStore:
     @_retrying
     def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
                     offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
-        """Tasks newest first, every filter, the order and the page done by the database (indexes on
-        `started`, `(project, name, started)`, `(status, started)`).
-
-        Tags live in a JSON list: each wanted tag narrows the rows in SQL with a LIKE on its JSON form, and
-        the exact membership check runs here on the candidates (a quote inside another tag could fake a
-        match), fetching further pages until `limit` rows pass."""
-        t = schema.tasks
-        query = sa.select(t)
-        for column, value in (("project", project), ("name", name), ("status", status)):
-            if value is not None:
-                query = query.where(t.c[column] == value)
+        """Tasks newest first; filters, order and page run in the database (see `queries.tasks`). With tags,
+        candidates are checked exactly here, fetching further pages until `limit` rows pass."""
         wanted = list(dict.fromkeys(tags or ()))
-        for tag in wanted:
-            query = query.where(t.c.tags.like("%" + _like_escape(json.dumps(tag)) + "%", escape="\\"))
-        query = query.order_by(t.c.started.desc())
+        query = queries.tasks(project, name, status, wanted)
         if not wanted:
             return self._rows(query, limit, offset)
         found: list[Row] = []
@@ -264,7 +252,7 @@ class SqlStore:
             rows = self._rows(query, chunk, position)
             position += len(rows)
             for row in rows:
-                if set(wanted) <= set(json.loads(row["tags"] or "[]")):
+                if queries.has_tags(row, wanted):
                     if skip:
                         skip -= 1
                         continue
@@ -277,16 +265,8 @@ class SqlStore:
     @_retrying
     def query_models(self, project: str | None, task_id: str | None, name: str | None,
                      framework: str | None, limit: int | None = None, *, offset: int = 0) -> list[Row]:
-        """Models newest first (indexes on `created`, `(task_id, created)`, `(name, created)`)."""
-        m, t = schema.models, schema.tasks
-        query = sa.select(m)
-        if project is not None:
-            query = query.join(t, t.c.id == m.c.task_id).where(t.c.project == project)
-        for column, value in (("task_id", task_id), ("name", name), ("framework", framework)):
-            if value is not None:
-                query = query.where(m.c[column] == value)
-        query = query.order_by(m.c.created.desc(), m.c.seq.desc())
-        return self._rows(query, limit, offset)
+        """Models newest first; filters, order and page run in the database (see `queries.models`)."""
+        return self._rows(queries.models(project, task_id, name, framework), limit, offset)
 
     @_retrying
     def task_inputs(self, task_id: str) -> list[Row]:
@@ -297,25 +277,9 @@ class SqlStore:
 
     @_retrying
     def lineage(self, task_id: str, max_tasks: int = 10_000) -> dict[str, Any]:
-        """A task and every task upstream of it, in one call: {"tasks": {id: row}, "inputs": {task id: [model
-        rows, load order]}}. A recursive query walks the input links in the database (two round trips
-        whatever the depth; UNION stops at cycles), and no producer's output list is read."""
-        t, m, i = schema.tasks, schema.models, schema.model_inputs
-        seed = sa.select(sa.literal(task_id, sa.String).label("id")).cte("ancestors", recursive=True)
-        upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
-                    .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
-        ancestors = seed.union(upstream)
-        ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
+        """A task and its whole ancestry in one call (see `queries.lineage`)."""
         with self.engine.connect() as conn:
-            tasks = {row["id"]: dict(row) for row in
-                     conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()}
-            inputs: dict[str, list[Row]] = {}
-            query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
-                     .where(i.c.task_id.in_(list(tasks))).order_by(i.c.task_id, i.c.seq))
-            for row in (conn.execute(query).mappings() if tasks else ()):
-                model = dict(row)
-                inputs.setdefault(model.pop("_consumer"), []).append(model)
-        return {"tasks": tasks, "inputs": inputs}
+            return queries.lineage(conn, task_id, max_tasks)
 
     @_retrying
     def model_consumers(self, model_id: str) -> list[Row]:
@@ -402,20 +366,6 @@ def _transient(exc: DBAPIError) -> str | None:
     if any(word in text for word in ("locked", "busy", "connection", "timeout", "already exists")):
         return "busy"
     return None
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _prefix(column: sa.ColumnElement, prefix: str) -> tuple[sa.ColumnElement, ...]:
-    """`column` starts with `prefix`, as a range the primary-key index serves (a LIKE would scan on
-    PostgreSQL with a non-C collation), plus the exact LIKE on the few rows in range."""
-    conditions: tuple[sa.ColumnElement, ...] = (column.like(_like_escape(prefix) + "%", escape="\\"),)
-    if prefix and ord(prefix[-1]) < 0x7F and prefix.isascii() and prefix.isalnum():
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        conditions = (column >= prefix, column < upper, *conditions)
-    return conditions
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

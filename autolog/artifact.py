@@ -14,7 +14,6 @@ import errno
 import json
 import os
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import serializers
 from .archive import ZipLimits, extract_zip
 from .errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
+from .host import host_name
 from .model import _when
 from .paths import copy_file
 from .recorder import SnapshotJob
@@ -222,7 +222,7 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
            "file_name": file_name, "uri": None, "size": None, "hash": None,
            "metadata": json.dumps({**user_metadata, PREVIEW_KEY: written.preview}), "created": time.time(),
            "replaced": False, "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
-           "owner_host": socket.gethostname(), "owner_pid": os.getpid(), "error": None,
+           "owner_host": host_name(), "owner_pid": os.getpid(), "error": None,
            "tree_hash": written.tree_hash}
     recorded = session.store.write("replace_artifact", row)
     session.recorder.snapshot(SnapshotJob("artifacts", artifact_id, staged, dest))

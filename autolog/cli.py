@@ -85,7 +85,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 def cmd_tasks(args: argparse.Namespace) -> int:
     from .task import Task
 
-    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None)[: args.limit]
+    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None,
+                       limit=args.limit or None)
     if args.json:
         _print_json([task_dict(t) for t in tasks])
     else:
@@ -99,7 +100,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .redact import redact
 
     models = Model.query(project=args.project, task_id=args.task_id, name=args.name,
-                         framework=args.framework)[: args.limit]
+                         framework=args.framework, limit=args.limit or None)
     if args.json:
         _print_json([model_dict(m) for m in models])
     else:
@@ -150,19 +151,31 @@ def artifact_dict(artifact: Any) -> dict[str, Any]:
 
 
 def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
-    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut."""
+    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut.
+
+    The whole ancestry comes from the store in one call (`SqlStore.lineage`)."""
+    from .errors import NotFoundError
+    from .model import Model
     from .task import Task
 
+    session = _session()
+    found = session.store.call("lineage", task_id)
+    if task_id not in found["tasks"]:
+        raise NotFoundError(f"no task with id {task_id!r}")
     seen = set() if seen is None else seen
-    task = Task.get_task(task_id)
-    seen.add(task.id)
-    inputs = []
-    for model in task.models["input"]:
-        producer = None
-        if model.task_id and model.task_id not in seen:
-            producer = lineage_tree(model.task_id, seen)
-        inputs.append({"model": model_dict(model), "producer": producer})
-    return {"task": task_dict(task), "inputs": inputs}
+
+    def build(tid: str) -> dict[str, Any]:
+        seen.add(tid)
+        inputs = []
+        for row in found["inputs"].get(tid, []):
+            model = Model._from_row(row)
+            producer = None
+            if model.task_id and model.task_id not in seen and model.task_id in found["tasks"]:
+                producer = build(model.task_id)
+            inputs.append({"model": model_dict(model), "producer": producer})
+        return {"task": task_dict(Task._from_row(session, found["tasks"][tid])), "inputs": inputs}
+
+    return build(task_id)
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
@@ -284,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", help="task name")
     p.add_argument("--status", choices=["running", "completed", "failed", "aborted"])
     p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_tasks)
 
@@ -293,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-id")
     p.add_argument("--name", help="file name, e.g. ckpt.pt")
     p.add_argument("--framework")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_models)
 

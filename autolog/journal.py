@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .host import host_name
 from .liveness import owner_alive, process_start
 from .log import logger
 
@@ -52,7 +52,7 @@ class Journal:
         pid = os.getpid()
         if self._fd is None or self._pid != pid:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.path = self.root / f"{socket.gethostname()}-{pid}-{process_start(pid)}{SUFFIX}"
+            self.path = self.root / f"{host_name()}-{pid}-{process_start(pid)}{SUFFIX}"
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             self._pid = pid
             self._outstanding = set()

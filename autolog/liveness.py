@@ -9,7 +9,8 @@ instead (see `autolog.sync.abort_dead_tasks`).
 from __future__ import annotations
 
 import os
-import socket
+
+from .host import host_name
 
 
 def process_start(pid: int) -> int | None:
@@ -43,7 +44,7 @@ def pid_alive(pid: int | None) -> bool:
 
 def owner_alive(host: str | None, pid: int | None, start: int | None) -> bool | None:
     """True/False for an owner on this host; None when it runs elsewhere (ask its heartbeat)."""
-    if host != socket.gethostname():
+    if host != host_name():
         return None
     if not pid_alive(pid):
         return False

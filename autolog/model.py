@@ -61,9 +61,9 @@ class Model:
 
     @classmethod
     def query(cls, project: str | None = None, task_id: str | None = None, name: str | None = None,
-              framework: str | None = None) -> list[Model]:
-        """Models matching every given field, newest first."""
-        rows = cls._session().store.call("query_models", project, task_id, name, framework)
+              framework: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[Model]:
+        """Models matching every given field, newest first; `limit` and `offset` page in the database."""
+        rows = cls._session().store.call("query_models", project, task_id, name, framework, limit, offset=offset)
         return [cls._from_row(r) for r in rows]
 
     @property

@@ -11,10 +11,11 @@ import getpass
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from .host import host_name
 
 
 def find_git_dir(start: Path) -> Path | None:
@@ -73,7 +74,7 @@ def run_info() -> dict[str, object]:
     except Exception:  # noqa: BLE001 - no user name in some containers
         user = None
     return {
-        "host": socket.gethostname(),
+        "host": host_name(),
         "user": user,
         "pid": os.getpid(),
         "python": platform.python_version(),

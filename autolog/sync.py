@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 
+from .host import host_name
 from .journal import replay
 from .liveness import owner_alive, pid_alive
 from .log import logger
@@ -44,7 +44,7 @@ def abort_dead_tasks(session: Session) -> list[str]:
             if alive is None:  # another host: only its heartbeat can tell (none: an older autolog, keep it)
                 beat = row.get("heartbeat")
                 alive = beat is None or now - beat <= limit
-            if alive or row["pid"] == os.getpid() and row.get("host") == socket.gethostname():
+            if alive or row["pid"] == os.getpid() and row.get("host") == host_name():
                 continue
             when = row.get("heartbeat") or row.get("started")
             if session.store.call("end_task", row["id"], "aborted", when):
@@ -56,7 +56,7 @@ def abort_dead_tasks(session: Session) -> list[str]:
 
 def resume_orphans(session: Session, *, include_live: bool = False) -> int:
     """Queue every failed upload, and every pending one whose owner on this host is gone; returns how many."""
-    host, me = socket.gethostname(), os.getpid()
+    host, me = host_name(), os.getpid()
     queued = 0
     for table in TABLES:
         for row in session.store.call("select", table, {"upload_state": ["pending", "failed"]}, order_by=("created",)):

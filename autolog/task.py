@@ -6,7 +6,6 @@ import fnmatch
 import itertools
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError
 from .fingerprint import Fingerprint
+from .host import host_name
 from .log import logger
 from .model import Model, _when
 from .recorder import LinkJob, SnapshotJob
@@ -122,14 +122,14 @@ class Task:
 
     @classmethod
     def query(cls, project: str | None = None, task: str | None = None, status: str | None = None,
-              tags: Iterable[str] | None = None) -> list[Task]:
-        """Tasks matching every given field (and having every tag in `tags`), newest first."""
+              tags: Iterable[str] | None = None, *, limit: int | None = None, offset: int = 0) -> list[Task]:
+        """Tasks matching every given field (and having every tag in `tags`), newest first; `limit` and
+        `offset` page through them in the database."""
         from .lifecycle import get_session
 
         session = get_session()
-        found = [cls._from_row(session, r) for r in session.store.call("query_tasks", project, task, status, None)]
-        wanted = set(tags or ())
-        return [t for t in found if wanted <= set(t.tags)]
+        rows = session.store.call("query_tasks", project, task, status, limit, offset=offset, tags=list(tags or ()))
+        return [cls._from_row(session, r) for r in rows]
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def __enter__(self) -> Task:
@@ -233,7 +233,7 @@ class Task:
                "local_path": target.path, "size": None, "hash": None, "is_dir": is_dir,
                "members": json.dumps([os.path.basename(f) for f in target.files]) if target.files else None,
                "created": time.time(), "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
-               "owner_host": socket.gethostname(), "owner_pid": os.getpid()}
+               "owner_host": host_name(), "owner_pid": os.getpid()}
         self._session.store.write("insert", "models", row)
         self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
         return Model._from_row(row)

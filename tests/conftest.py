@@ -17,9 +17,19 @@ import pytest
 _ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=("sqlite", "postgres"), default=os.environ.get("AUTOLOG_TEST_STORE", "sqlite"),
+                     help="metadata store every test runs on: the default SQLite file in the home, or a fresh "
+                          "schema on PostgreSQL (AUTOLOG_TEST_POSTGRES_URL, else a local throwaway cluster)")
+
+
 @pytest.fixture(autouse=True)
-def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary AUTOLOG_HOME with no config file, strict mode on, and clean state afterwards."""
+def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+         request: pytest.FixtureRequest) -> Path:
+    """A temporary AUTOLOG_HOME with no config file, strict mode on, and clean state afterwards.
+
+    With `--store=postgres` the home's tracking URI is a fresh PostgreSQL schema (dropped afterwards), so
+    the same tests run on both backends; tests that are about the SQLite file itself are marked `sqlite`."""
     root = tmp_path_factory.mktemp("autolog-home")
     monkeypatch.setenv("AUTOLOG_HOME", str(root / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "xdg"))
@@ -27,6 +37,12 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     for var in ("AUTOLOG_CONFIG", "AUTOLOG_TRACKING_URI", "AUTOLOG_DEFAULT_OUTPUT_URI", "AUTOLOG_CACHE_DIR",
                 "AUTOLOG_CACHE_MAX_BYTES", "AUTOLOG_DISABLE", "RANK"):
         monkeypatch.delenv(var, raising=False)
+    fresh_schema = None
+    if request.config.getoption("--store") == "postgres":
+        if request.node.get_closest_marker("sqlite"):
+            pytest.skip("about the SQLite store file")
+        fresh_schema = _fresh_schema(request.getfixturevalue("postgres_url"))
+        monkeypatch.setenv("AUTOLOG_TRACKING_URI", next(fresh_schema))
     import autolog.log
 
     autolog.log.swallowed_in_strict_mode.clear()
@@ -34,9 +50,125 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     import autolog.lifecycle
 
     autolog.lifecycle.reset_for_tests()
+    if fresh_schema is not None:
+        next(fresh_schema, None)  # drops the schema
     swallowed = list(autolog.log.swallowed_in_strict_mode)
     autolog.log.swallowed_in_strict_mode.clear()
     assert not swallowed or os.environ.get("AUTOLOG_STRICT") == "0", f"internal errors swallowed: {swallowed}"
+
+
+def _fresh_schema(server_url: str):
+    """Yield a URL whose connections use a new, empty schema of the server's database; drop it when resumed.
+
+    A schema (`?options=-csearch_path=...`, a libpq option, so child processes inherit it through
+    AUTOLOG_TRACKING_URI) is much cheaper than a database per test and just as isolated."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in server_url else "?"
+    yield f"{server_url}{sep}options=-csearch_path%3D{name}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster of our own (initdb as the postgres user), which tests may stop and start."""
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins or shutil.which("runuser") is None:
+            pytest.skip("no PostgreSQL server binaries on this machine")
+        # Not under pytest's basetemp: that tree is 0700 (reset by every pytest session on the machine),
+        # and the server runs as the postgres user, who must enter the folder.
+        root = Path(tempfile.mkdtemp(prefix="autolog-pg-"))
+        self.bindir, self.root, self.port = bins[-1].parent, root, _free_port()
+        os.chmod(root, 0o755)
+        shutil.chown(root, "postgres")
+        self._pg("initdb", "-D", f"{root}/data", "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg(self, tool: str, *args: str) -> None:
+        proc = subprocess.run(["runuser", "-u", "postgres", "--", str(self.bindir / tool), *args],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
+
+    def start(self) -> None:
+        self._pg("pg_ctl", "-D", f"{self.root}/data", "-l", f"{self.root}/log", "-w", "-o",
+                 f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}", "start")
+
+    def stop(self) -> None:
+        self._pg("pg_ctl", "-D", f"{self.root}/data", "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        try:
+            self.stop()
+        except RuntimeError:
+            pass  # already stopped
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """AUTOLOG_TEST_POSTGRES_URL (started by .ci/run), else a throwaway local cluster, else skip."""
+    pytest.importorskip("psycopg")
+    url = os.environ.get("AUTOLOG_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    cluster = PostgresCluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_tracking_uri(request: pytest.FixtureRequest):
+    """A PostgreSQL tracking URI on a fresh schema: the test's own store when run with --store=postgres, else
+    a new schema on the PostgreSQL server (tests that need PostgreSQL whatever the suite's store)."""
+    current = os.environ.get("AUTOLOG_TRACKING_URI", "")
+    if current.startswith("postgresql"):
+        yield current
+        return
+    fresh = _fresh_schema(request.getfixturevalue("postgres_url"))
+    yield next(fresh)
+    import autolog.lifecycle
+
+    autolog.lifecycle.reset_for_tests()
+    next(fresh, None)
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL cluster private to one test, so the test may stop and restart it (connection loss)."""
+    pytest.importorskip("psycopg")
+    cluster = PostgresCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ child never inherits a half-done import or SQLite call.
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import threading
@@ -38,6 +39,7 @@ _WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fing
                      "replace_artifact", "end_task", "heartbeat"})
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
+PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable are tried again
 
 
 class StoreUnavailable(StoreUnavailableError):
@@ -66,6 +68,9 @@ class Store:
         self._live_tasks: set[str] = set()
         self.unfinished: set[tuple[str, str]] = set()  # (table, id) of rows this process still uploads
         self._last_beat = time.monotonic()
+        self._parked: collections.deque[tuple] = collections.deque()  # writes waiting for the server
+        self._park_deadline = 0.0
+        self._parked_reason = ""
         self._thread = threading.Thread(target=self._run, name="autolog-store", daemon=True)
         _STORES.add(self)
         self._thread.start()
@@ -85,28 +90,33 @@ class Store:
                                "for `autolog sync`", redact(self.url), self._open_error)
         while True:
             try:
-                item = self._queue.get(timeout=self._beat_due())
+                item = self._queue.get(timeout=PARKED_RETRY_S if self._parked else self._beat_due())
             except queue.Empty:
-                self._beat()
+                if self._parked:
+                    self._replay_parked()
+                else:
+                    self._beat()
                 continue
             if item is _STOP:
                 break
             future, method, args, kwargs = item
             if not future.set_running_or_notify_cancel():
                 continue
-            with self.busy:
-                try:
-                    self._check(method)
-                    result = getattr(self._sql, method)(*args, **kwargs)
-                    if method == "update" and not result and (args[0], args[1]) in self.unfinished:
-                        # Its insert never landed (store full, locked, unwritable): the caller must keep
-                        # the staged bytes, which the journal entry points to, for `autolog sync`.
-                        raise StoreUnavailable(f"{args[0][:-1]} {args[1]} is not in the store; its record "
-                                               f"waits in the journal for `autolog sync`")
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            if self._parked and not self._replay_parked():
+                if method in _WRITES or method == "ping":
+                    self._parked.append(item)  # in order behind the others: a barrier waits for them too
+                else:  # a user's read fails now instead of waiting behind writes for a server that is down
+                    future.set_exception(StoreUnavailable(f"{self._parked_reason}; {len(self._parked)} "
+                                                          "record(s) wait for it"))
+                continue
+            try:
+                result = self._execute(method, args, kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                if method in _WRITES and getattr(exc, "retry_later", False) and self._sql is not None:
+                    self._park(item, exc)
+                else:
                     future.set_exception(exc)
-                    continue
-                self._confirmed(method, args, result)
+                continue
             future.set_result(result)
             if time.monotonic() - self._last_beat >= self.heartbeat_interval:
                 self._beat()
@@ -114,6 +124,51 @@ class Store:
         if self._sql is not None:
             with self.busy:
                 self._sql.close()
+
+    def _execute(self, method: str, args: tuple, kwargs: dict) -> Any:
+        """Run one operation on the database (under `busy`); confirm what it finalized."""
+        with self.busy:
+            self._check(method)
+            result = getattr(self._sql, method)(*args, **kwargs)
+            if method == "update" and not result and (args[0], args[1]) in self.unfinished:
+                # Its insert never landed (store full, locked, unwritable): the caller must keep the
+                # staged bytes, which the journal entry points to, for `autolog sync`.
+                raise StoreUnavailable(f"{args[0][:-1]} {args[1]} is not in the store; its record "
+                                       f"waits in the journal for `autolog sync`")
+            self._confirmed(method, args, result)
+            return result
+
+    # -- a server that went away: writes wait in order, reads fail fast --------------------------------------
+    def _park(self, item: tuple, exc: BaseException) -> None:
+        if not self._parked:
+            self._park_deadline = time.monotonic() + self._sql.retry_seconds
+            self._parked_reason = str(exc)
+        self._parked.append(item)
+
+    def _replay_parked(self) -> bool:
+        """Run parked writes in order; True once none is left. Past the retry window they fail (their
+        rows stay in the journal for `autolog sync`)."""
+        while self._parked:
+            future, method, args, kwargs = self._parked[0]
+            try:
+                result = self._execute(method, args, kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                if getattr(exc, "retry_later", False):
+                    if time.monotonic() < self._park_deadline:
+                        return False
+                    self._fail_parked(exc)
+                    return True
+                self._parked.popleft()
+                future.set_exception(exc)
+                continue
+            self._parked.popleft()
+            future.set_result(result)
+        return True
+
+    def _fail_parked(self, exc: BaseException) -> None:
+        while self._parked:
+            future = self._parked.popleft()[0]
+            future.set_exception(StoreUnavailable(f"gave up waiting for the store: {exc}"))
 
     def _beat_due(self) -> float:
         return max(0.05, self.heartbeat_interval - (time.monotonic() - self._last_beat))
@@ -187,6 +242,7 @@ class Store:
     def _fail_queued(self) -> None:
         with self._submit_lock:
             self._closed = True
+        self._fail_parked(StoreUnavailable("the autolog store worker has stopped"))
         while True:
             try:
                 item = self._queue.get_nowait()

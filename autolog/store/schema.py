@@ -44,7 +44,8 @@ tasks = Table(
     Column("pid_start", BigInteger),  # start time of `pid` (clock ticks since boot): tells a reused pid apart
     Column("heartbeat", Float),  # refreshed by the owner's store thread while it runs
     Index("ix_tasks_project_name", "project", "name", "started"),
-    # the `autolog ui` task table: newest first, overall, per project, per status (schema version 2)
+    # v2: newest-first listings (the CLI, the `autolog ui` task table) page through an index, overall,
+    # per project and per status
     Index("ix_tasks_started", "started"),
     Index("ix_tasks_project_started", "project", "started"),
     Index("ix_tasks_status_started", "status", "started"),
@@ -71,7 +72,11 @@ models = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
-    Index("ix_models_task_seq", "task_id", "seq"),  # a task's snapshots in call order (`autolog ui`, version 2)
+    Index("ix_models_task_seq", "task_id", "seq"),  # v2: a task's snapshots in call order (`autolog ui`)
+    Index("ix_models_created", "created", "seq"),  # v2: `autolog models`, Model.query first page
+    Index("ix_models_task_created", "task_id", "created", "seq"),  # v2: a task's models, newest first
+    Index("ix_models_name_created", "name", "created"),  # v2: Model.query(name=...)
+    Index("ix_models_upload_state", "upload_state"),  # v2: sync finds pending rows among millions
 )
 
 model_inputs = Table(
@@ -103,6 +108,7 @@ artifacts = Table(
     Column("owner_pid", Integer),
     Column("error", Text),
     Column("tree_hash", String(64)),  # folder artifacts: hash of the extracted folder (`hash_members`)
+    Index("ix_artifacts_upload_state", "upload_state"),  # v2
 )
 
 fingerprints = Table(
@@ -116,12 +122,19 @@ fingerprints = Table(
 )
 
 
-def _add_ui_indexes(conn: Connection) -> None:
-    """Version 2 (`autolog ui`): indexes that keep the task table's first page and a task's snapshots index scans."""
-    for index in (*tasks.indexes, *models.indexes):
-        if index.name in ("ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started",
-                          "ix_models_task_seq"):
-            index.create(conn, checkfirst=True)
+def _v2_indexes(conn: Connection) -> None:
+    """v2: the indexes that keep listings, filters, the `autolog ui` pages and sync fast at millions of rows."""
+    from sqlalchemy.schema import CreateIndex
+
+    for table in (tasks, models, artifacts):
+        for index in table.indexes:
+            if index.name in _V2_INDEXES:
+                conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+_V2_INDEXES = frozenset({"ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started",
+                         "ix_models_task_seq", "ix_models_created", "ix_models_task_created",
+                         "ix_models_name_created", "ix_models_upload_state", "ix_artifacts_upload_state"})
 
 
 # Columns that hold user-given names and became TEXT in schema v2 (a 300-character project name made
@@ -150,7 +163,7 @@ def _v2_task_liveness(conn: Connection) -> None:
 
 # Schema v2 gathers the steps of one release; each is idempotent, so a store half-upgraded by a crashed
 # process upgrades again cleanly.
-_V2_STEPS: tuple[Callable[[Connection], None], ...] = (_names_to_text, _add_ui_indexes, _v2_task_liveness)
+_V2_STEPS: tuple[Callable[[Connection], None], ...] = (_names_to_text, _v2_task_liveness, _v2_indexes)
 
 
 def _to_v2(conn: Connection) -> None:

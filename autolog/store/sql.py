@@ -11,6 +11,7 @@ is an ordinary error. Only the store worker thread calls this class.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import re
@@ -20,13 +21,15 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError, ConfigError, StoreUnavailableError
 from ..redact import redact, redact_text
-from . import schema
+from . import queries, schema
 
 T = TypeVar("T")
+logger = logging.getLogger("autolog")
+MIGRATION_LOCK = 0x6175746F6C6F67  # "autolog": the PostgreSQL advisory lock that serializes schema upgrades
 Row = dict[str, Any]
 TABLES = {t.name: t for t in schema.metadata.sorted_tables}
 # An unreachable server is retried this long in all (a restart blip), then StoreUnavailableError: a user's
@@ -48,32 +51,49 @@ def _normalize_url(url: str) -> str:
 
 
 def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
-    """Retry transient OperationalErrors (locked SQLite, dropped connection) with jittered backoff."""
+    """Retry transient errors with jittered backoff.
+
+    A locked or busy SQLite file is retried a dozen times (seconds). A store that cannot be reached (the
+    PostgreSQL server restarts, the network drops) is retried for `UNREACHABLE_RETRY_SECONDS`, then (and at
+    once while it is known to be down) raises `StoreUnavailableError` marked `retry_later`: the store worker
+    parks such writes, in order, and retries them until `retry_seconds` have passed (`autolog.store`), while
+    a user's read fails in seconds instead of waiting behind them. One warning when the store goes away and
+    one line when it is back. A store that refuses us (credentials, no such database) is not retried.
+    """
 
     @functools.wraps(fn)
     def run(self: SqlStore, *args: Any, **kwargs: Any) -> T:
         delay = 0.05
+        attempt = 0
         started = time.monotonic()
-        for attempt in range(12):
+        while True:
             try:
                 result = fn(self, *args, **kwargs)
-                self._unreachable_seen = False
-                return result
-            except OperationalError as exc:
+            except DBAPIError as exc:
                 if _refused(exc):  # wrong password, no such database or role: retrying cannot help
                     raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
-                if _unreachable(exc) and not self.url.startswith("sqlite"):
-                    # Once the server was found unreachable, later operations try once: the queue is FIFO,
-                    # and a user's read must not wait behind a retry window per queued write.
-                    if (self._unreachable_seen or attempt == 11
-                            or time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS):
+                kind = _transient(exc)
+                if kind is None:
+                    raise
+                attempt += 1
+                self._retried = True
+                if kind == "unreachable":
+                    self._went_away(exc)
+                    if self._unreachable_seen or time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS:
                         self._unreachable_seen = True
-                        raise StoreUnavailableError(_unavailable_message(self.shown_url, exc)) from exc
-                elif attempt == 11 or not _transient(exc):
+                        error = StoreUnavailableError(_unavailable_message(self.shown_url, exc))
+                        error.retry_later = True  # type: ignore[attr-defined]
+                        raise error from exc
+                elif attempt >= 12:
                     raise
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 3.0)
-        raise AssertionError("unreachable")
+            else:
+                if self._unreachable_since is not None:
+                    self._came_back()
+                self._unreachable_seen = False
+                self._retried = False
+                return result
 
     return run
 
@@ -81,10 +101,15 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
 class SqlStore:
     """The metadata store. Construct with an SQLAlchemy URL; the schema is created or migrated."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, retry_seconds: float | None = None) -> None:
+        self.given_url = url
         self.url = _normalize_url(url)
         self.shown_url = redact(url)  # for messages: the user's URL, password masked
         self._unreachable_seen = False
+        self.retry_seconds = retry_seconds if retry_seconds is not None else float(
+            os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
+        self._unreachable_since: float | None = None
+        self._retried = False
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -109,34 +134,87 @@ class SqlStore:
         """No-op used as a queue barrier: when it runs, every earlier operation has run."""
         return True
 
+    # -- reachability ---------------------------------------------------------------------------------
+    def _went_away(self, exc: BaseException) -> None:
+        if self._unreachable_since is None:
+            self._unreachable_since = time.monotonic()
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
+                           "process and written when it is back (retrying for up to %.0f s)",
+                           self.shown_url, reason, self.retry_seconds)
+
+    def _came_back(self) -> None:
+        down = time.monotonic() - (self._unreachable_since or time.monotonic())
+        self._unreachable_since = None
+        logger.warning("autolog: the metadata store at %s is reachable again after %.0f s; queued records "
+                       "written", self.shown_url, down)
+
     # -- schema ---------------------------------------------------------------------------------------
     @_retrying
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
-            schema.metadata.create_all(conn, checkfirst=True)
-            row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
-            if row is None:
+        """Create or upgrade the schema, one process at a time (two upgrading at once must not corrupt it).
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: `BEGIN IMMEDIATE` takes the write lock before
+        the version is read (DDL is transactional in both), so the second process sees the upgraded store."""
+        if self._up_to_date():
+            return
+        dialect = self.engine.dialect.name
+        with self.engine.connect() as conn:
+            if dialect == "sqlite":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # we issue BEGIN/COMMIT ourselves
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 try:
-                    with conn.begin_nested():
-                        conn.execute(schema.meta.insert().values(key="schema_version",
-                                                                 value=str(schema.SCHEMA_VERSION)))
-                except IntegrityError:
-                    pass  # another process created it at the same moment
+                    self._migrate_locked(conn)
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
                 return
-            version = int(row[0])
-            if version > schema.SCHEMA_VERSION:
-                raise AutologError(f"the store at {self.shown_url} has schema version {version}, newer than this "
-                                   f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
-            for target in range(version + 1, schema.SCHEMA_VERSION + 1):
-                schema.MIGRATIONS[target](conn)
-                conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
-                             .values(value=str(target)))
+            with conn.begin():
+                if dialect == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                self._migrate_locked(conn)
+
+    def _up_to_date(self) -> bool:
+        """The common case, checked without any lock: the store exists at this schema version."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(schema.meta.c.value)
+                                   .where(schema.meta.c.key == "schema_version")).first()
+        except DBAPIError as exc:
+            if _transient(exc) == "unreachable":
+                raise
+            return False  # no table yet
+        return row is not None and row[0] == str(schema.SCHEMA_VERSION)
+
+    def _migrate_locked(self, conn: sa.Connection) -> None:
+        schema.metadata.create_all(conn, checkfirst=True)
+        row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
+        if row is None:  # a new store: create_all made the current schema
+            conn.execute(schema.meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION)))
+            return
+        version = int(row[0])
+        if version > schema.SCHEMA_VERSION:
+            raise AutologError(f"the store at {self.shown_url} has schema version {version}, newer than this "
+                               f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
+        for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+            schema.MIGRATIONS[target](conn)
+            conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
+                         .values(value=str(target)))
 
     # -- generic row access ----------------------------------------------------------------------
     @_retrying
     def insert(self, table: str, row: Row) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(TABLES[table].insert().values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(TABLES[table].insert().values(**row))
+        except IntegrityError:
+            if not self._already_written(table, row):
+                raise
+
+    def _already_written(self, table: str, row: Row) -> bool:
+        """After a lost connection, a retried insert may find its own row: the first try committed."""
+        return self._retried and "id" in row and self.get(table, row["id"]) is not None
 
     @_retrying
     def update(self, table: str, key: str, values: Row) -> int:
@@ -153,7 +231,7 @@ class SqlStore:
 
     @_retrying
     def select(self, table: str, where: Row | None = None, *, order_by: Iterable[str] = (), desc: bool = False,
-               limit: int | None = None, id_prefix: str | None = None) -> list[Row]:
+               limit: int | None = None, id_prefix: str | None = None, offset: int = 0) -> list[Row]:
         t = TABLES[table]
         query = sa.select(t)
         for column, value in (where or {}).items():
@@ -162,34 +240,52 @@ class SqlStore:
             query = query.where(t.c[column].in_(value) if isinstance(value, (list, tuple, set)) else
                                 t.c[column] == value)
         if id_prefix:
-            query = query.where(t.c.id.like(id_prefix.replace("%", "").replace("_", r"\_") + "%", escape="\\"))
+            query = query.where(*queries.prefix_conditions(t.c.id, id_prefix))
         for column in order_by:
             query = query.order_by(t.c[column].desc() if desc else t.c[column])
+        return self._rows(query, limit, offset)
+
+    def _rows(self, query: sa.Select, limit: int | None, offset: int) -> list[Row]:
+        if (limit is not None and limit < 0) or offset < 0:
+            raise ValueError(f"limit and offset must not be negative (got limit={limit}, offset={offset})")
         if limit:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- tasks and lineage ---------------------------------------------------------------------------
-    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None) -> list[Row]:
-        return self.select("tasks", {"project": project, "name": name, "status": status},
-                           order_by=("started",), desc=True, limit=limit)
+    @_retrying
+    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
+                    offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
+        """Tasks newest first; filters, order and page run in the database (see `queries.tasks`). With tags,
+        candidates are checked exactly here, fetching further pages until `limit` rows pass."""
+        wanted = list(dict.fromkeys(tags or ()))
+        query = queries.tasks(project, name, status, wanted)
+        if not wanted:
+            return self._rows(query, limit, offset)
+        found: list[Row] = []
+        skip, chunk, position = offset, max(limit or 0, 100), 0
+        while True:
+            rows = self._rows(query, chunk, position)
+            position += len(rows)
+            for row in rows:
+                if queries.has_tags(row, wanted):
+                    if skip:
+                        skip -= 1
+                        continue
+                    found.append(row)
+                    if limit and len(found) >= limit:
+                        return found
+            if len(rows) < chunk:
+                return found
 
     @_retrying
     def query_models(self, project: str | None, task_id: str | None, name: str | None,
-                     framework: str | None, limit: int | None = None) -> list[Row]:
-        m, t = schema.models, schema.tasks
-        query = sa.select(m)
-        if project is not None:
-            query = query.join(t, t.c.id == m.c.task_id).where(t.c.project == project)
-        for column, value in (("task_id", task_id), ("name", name), ("framework", framework)):
-            if value is not None:
-                query = query.where(m.c[column] == value)
-        query = query.order_by(m.c.created.desc(), m.c.seq.desc())
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+                     framework: str | None, limit: int | None = None, *, offset: int = 0) -> list[Row]:
+        """Models newest first; filters, order and page run in the database (see `queries.models`)."""
+        return self._rows(queries.models(project, task_id, name, framework), limit, offset)
 
     @_retrying
     def task_inputs(self, task_id: str) -> list[Row]:
@@ -197,6 +293,12 @@ class SqlStore:
         query = sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id).order_by(i.c.seq)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    @_retrying
+    def lineage(self, task_id: str, max_tasks: int = 10_000) -> dict[str, Any]:
+        """A task and its whole ancestry in one call (see `queries.lineage`)."""
+        with self.engine.connect() as conn:
+            return queries.lineage(conn, task_id, max_tasks)
 
     @_retrying
     def model_consumers(self, model_id: str) -> list[Row]:
@@ -274,22 +376,17 @@ class SqlStore:
     def replace_artifact(self, row: Row) -> None:
         """Insert an artifact and mark earlier ones of the same task and name as replaced, atomically."""
         a = schema.artifacts
-        with self.engine.begin() as conn:
-            conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
-                         .values(replaced=True))
-            conn.execute(a.insert().values(**row))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
+                             .values(replaced=True))
+                conn.execute(a.insert().values(**row))
+        except IntegrityError:
+            if not self._already_written("artifacts", row):
+                raise
 
 
-def _unreachable(exc: OperationalError) -> bool:
-    """The server cannot be reached at all (refused, unknown host, timed out), as opposed to a busy one."""
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return any(words in text for words in (
-        "could not connect", "connection refused", "connection failed", "timeout expired", "timed out",
-        "could not translate host name", "name or service not known", "no route to host",
-        "network is unreachable", "server closed the connection"))
-
-
-def _refused(exc: OperationalError) -> bool:
+def _refused(exc: DBAPIError) -> bool:
     """The server answered but will not open this store for us (credentials, database or role)."""
     text = str(exc.orig if exc.orig is not None else exc).lower()
     return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(words in text for words in (
@@ -297,7 +394,7 @@ def _refused(exc: OperationalError) -> bool:
         "unable to open database file"))
 
 
-def _unavailable_message(url: str, exc: OperationalError) -> str:
+def _unavailable_message(url: str, exc: DBAPIError) -> str:
     reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     first = redact_text(reason[0]) if reason else type(exc).__name__
     return f"cannot reach the metadata store at {url}: {first}"
@@ -313,12 +410,21 @@ def _create_private(database: str | None) -> None:
         pass  # it exists, or SQLite will report why it cannot be opened
 
 
-def _transient(exc: OperationalError) -> bool:
-    """Worth retrying: a locked/busy SQLite file or a dropped connection, not a schema or SQL error."""
+def _transient(exc: DBAPIError) -> str | None:
+    """"unreachable" (connection refused or dropped), "busy" (a locked SQLite file, a concurrent DDL), or
+    None: a schema or SQL error, not worth retrying."""
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    return exc.connection_invalidated or any(word in text for word in (
-        "locked", "busy", "could not connect", "connection", "server closed", "timeout", "terminating",
-        "already exists"))  # two processes creating the schema at the same moment
+    if exc.connection_invalidated or any(word in text for word in (
+            "could not connect", "connection refused", "connection failed", "server closed", "terminating",
+            "connection is closed", "connection to server", "the database system is", "consuming input failed",
+            "network is unreachable", "no route to host", "timeout expired", "timed out",
+            "could not translate host name", "name or service not known")):
+        return "unreachable"
+    if not isinstance(exc, sa.exc.OperationalError):
+        return None
+    if any(word in text for word in ("locked", "busy", "connection", "timeout", "already exists")):
+        return "busy"
+    return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ import autolog
 from autolog.config import load_settings
 
 
+@pytest.mark.sqlite  # the default tracking URI is the SQLite file in the home
 def test_defaults_live_under_the_home(home: Path) -> None:
     settings = load_settings()
     assert settings.home == home.resolve()

@@ -195,6 +195,7 @@ def test_strict_mode_raises_internal_errors(plain, tmp_path: Path, monkeypatch) 
         save(b"x", tmp_path / "a.bin")
 
 
+@pytest.mark.sqlite  # locks the SQLite file; on PostgreSQL, tests/team/test_connection_loss.py
 def test_saves_never_wait_for_a_locked_store_and_lose_nothing(plain, tmp_path: Path, home: Path) -> None:
     """Another process holds the SQLite store locked: saves still return at once, snapshots stay intact."""
     import sqlite3

@@ -43,8 +43,10 @@ def test_a_store_newer_than_this_code_is_refused(home: Path) -> None:
     from autolog.lifecycle import reset_for_tests
     from autolog.store.sql import SqlStore
 
+    from autolog.config import load_settings
+
     reset_for_tests()
-    store = SqlStore(f"sqlite:///{home / 'autolog.db'}")
+    store = SqlStore(load_settings().tracking_uri)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE autolog_meta SET value = '999' WHERE key = 'schema_version'")
     store.close()

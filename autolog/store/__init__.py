@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreUnavailableError
+from ..errors import AutologError, StoreUnavailableError
 from ..log import logger, report_internal_error
 from ..redact import redact, redact_text
 from ..worker import lower_this_threads_priority
@@ -58,6 +58,7 @@ class Store:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._sql: Any = None
         self._open_error: str | None = None
+        self._open_warned = False
         self._lost: str | None = None  # why the store file can no longer be used (deleted or replaced)
         self._unwritable_warned = False
         self._file: tuple[str, int, int] | None = None  # SQLite path, device, inode
@@ -85,9 +86,10 @@ class Store:
                 self._sql = SqlStore(self.url)
                 self._file = _sqlite_file(self._sql)
             except BaseException as exc:  # noqa: BLE001 - reported to every caller below
-                self._open_error = redact_text(f"{type(exc).__name__}: {exc}")
-                logger.warning("autolog: could not open the store at %s (%s); records are kept in the journal "
-                               "for `autolog sync`", redact(self.url), self._open_error)
+                # Already a clear sentence (`StoreUnavailableError`, `ConfigError`), else say what failed.
+                self._open_error = (str(exc) if isinstance(exc, AutologError) else
+                                    f"the store at {redact(self.url)} could not be opened: "
+                                    f"{redact_text(f'{type(exc).__name__}: {exc}')}")
         while True:
             try:
                 item = self._queue.get(timeout=PARKED_RETRY_S if self._parked else self._beat_due())
@@ -187,7 +189,12 @@ class Store:
     def _check(self, method: str) -> None:
         """Refuse an operation the store cannot take; warn once when the store was deleted or locked down."""
         if self._open_error is not None:
-            raise StoreUnavailable(f"the store at {redact(self.url)} could not be opened: {self._open_error}")
+            if method in _WRITES and not self._open_warned:
+                # Said once, on the first record it costs (a read raises it to its caller instead).
+                self._open_warned = True
+                logger.warning("autolog: %s; records are kept in the journal for `autolog sync`",
+                               self._open_error)
+            raise StoreUnavailable(self._open_error)
         if self._lost is not None:
             raise StoreUnavailable(self._lost)
         if method not in _WRITES or self._file is None:

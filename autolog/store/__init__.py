@@ -39,6 +39,7 @@ _WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fing
                      "replace_artifact", "end_task", "heartbeat"})
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
+STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
 PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable are tried again
 
 
@@ -145,6 +146,13 @@ class Store:
         if not self._parked:
             self._park_deadline = time.monotonic() + self._sql.retry_seconds
             self._parked_reason = str(exc)
+            if not self._sql.records_waited:
+                self._sql.records_waited = True
+                url = self._sql.shown_url
+                reason = str(exc).partition(f"{url}: ")[2] or str(exc)
+                logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
+                               "process (and its journal) and written when it is back (retrying for up to %.0f s)",
+                               url, reason, self._sql.retry_seconds)
         self._parked.append(item)
 
     def _replay_parked(self) -> bool:
@@ -299,6 +307,8 @@ class Store:
     def barrier(self, timeout: float | None = None) -> bool:
         """Wait until every operation queued so far has run; False on timeout."""
         future = self.submit("ping")
+        if self._parked:  # the server is down: its records are safe in the journal, so wait only a little
+            timeout = STORE_DOWN_WAIT_S if timeout is None else min(timeout, STORE_DOWN_WAIT_S)
         try:
             future.result(timeout)
             return True

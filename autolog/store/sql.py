@@ -109,6 +109,7 @@ class SqlStore:
         self.retry_seconds = retry_seconds if retry_seconds is not None else float(
             os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
         self._unreachable_since: float | None = None
+        self.records_waited = False  # set by the store worker when writes wait for this server to come back
         self._retried = False
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
@@ -136,18 +137,18 @@ class SqlStore:
 
     # -- reachability ---------------------------------------------------------------------------------
     def _went_away(self, exc: BaseException) -> None:
+        """Note when the server became unreachable. The store worker warns once, when a record has to wait
+        for it (`Store._park`): a read that fails says so itself, in one line."""
         if self._unreachable_since is None:
             self._unreachable_since = time.monotonic()
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-            logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
-                           "process and written when it is back (retrying for up to %.0f s)",
-                           self.shown_url, reason, self.retry_seconds)
 
     def _came_back(self) -> None:
         down = time.monotonic() - (self._unreachable_since or time.monotonic())
         self._unreachable_since = None
-        logger.warning("autolog: the metadata store at %s is reachable again after %.0f s; queued records "
-                       "written", self.shown_url, down)
+        if self.records_waited:
+            self.records_waited = False
+            logger.warning("autolog: the metadata store at %s is reachable again after %.0f s; queued records "
+                           "written", self.shown_url, down)
 
     # -- schema ---------------------------------------------------------------------------------------
     @_retrying

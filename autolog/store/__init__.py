@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 _STOP = object()
 _WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
-                     "replace_artifact", "end_task", "heartbeat"})
+                     "replace_artifact", "end_task", "heartbeat"})  # = sql.WRITES (not imported: SQLAlchemy)
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
@@ -146,13 +146,6 @@ class Store:
         if not self._parked:
             self._park_deadline = time.monotonic() + self._sql.retry_seconds
             self._parked_reason = str(exc)
-            if not self._sql.records_waited:
-                self._sql.records_waited = True
-                url = self._sql.shown_url
-                reason = str(exc).partition(f"{url}: ")[2] or str(exc)
-                logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
-                               "process (and its journal) and written when it is back (retrying for up to %.0f s)",
-                               url, reason, self._sql.retry_seconds)
         self._parked.append(item)
 
     def _replay_parked(self) -> bool:

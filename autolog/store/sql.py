@@ -36,6 +36,9 @@ TABLES = {t.name: t for t in schema.metadata.sorted_tables}
 # `task.models` must fail in seconds, not hang on backoff. PostgreSQL's own connect timeout bounds one try.
 UNREACHABLE_RETRY_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5
+# Operations that record something (as opposed to reads a caller waits for).
+WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
+                    "replace_artifact", "end_task", "heartbeat"})
 
 
 def _normalize_url(url: str) -> str:
@@ -78,7 +81,7 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
                 attempt += 1
                 self._retried = True
                 if kind == "unreachable":
-                    self._went_away(exc)
+                    self._went_away(exc, fn.__name__ in WRITES)
                     if self._unreachable_seen or time.monotonic() - started >= UNREACHABLE_RETRY_SECONDS:
                         self._unreachable_seen = True
                         error = StoreUnavailableError(_unavailable_message(self.shown_url, exc))
@@ -136,11 +139,17 @@ class SqlStore:
         return True
 
     # -- reachability ---------------------------------------------------------------------------------
-    def _went_away(self, exc: BaseException) -> None:
-        """Note when the server became unreachable. The store worker warns once, when a record has to wait
-        for it (`Store._park`): a read that fails says so itself, in one line."""
+    def _went_away(self, exc: BaseException, writing: bool) -> None:
+        """Note when the server became unreachable, and warn once when a record has to wait for it (a read
+        that fails says so itself, in one line: the CLI prints nothing else)."""
         if self._unreachable_since is None:
             self._unreachable_since = time.monotonic()
+        if writing and not self.records_waited:
+            self.records_waited = True
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
+                           "process (and its journal) and written when it is back (retrying for up to %.0f s)",
+                           self.shown_url, redact_text(reason), self.retry_seconds)
 
     def _came_back(self) -> None:
         down = time.monotonic() - (self._unreachable_since or time.monotonic())

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .clifmt import print_fields, short_id
 
 
 def _session():
@@ -37,6 +38,11 @@ def _resolve(table: str, key: str) -> dict[str, Any] | None:
 
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def _minute(value: Any) -> str:
+    """A listing's timestamp, to the minute (the seconds stay in `show` and `--json`)."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _size(value: int | None) -> str:
@@ -69,16 +75,10 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], **layout: Sequence[str]) -> None:
+    from .clifmt import print_table
 
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    print_table(title, columns, rows, **layout)
 
 
 # -- commands -------------------------------------------------------------------------------------------
@@ -91,7 +91,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         _print_json([task_dict(t) for t in tasks])
     else:
         _table("tasks", ["id", "project", "task", "status", "started", "tags"],
-               [(t.id[:12], t.project, t.name, t.status, _when(t.started), ",".join(t.tags)) for t in tasks])
+               [(short_id(t.id), t.project, t.name, t.status, _minute(t.started), ",".join(t.tags)) for t in tasks],
+               free=("project", "task", "tags"))
     return 0
 
 
@@ -105,8 +106,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         _print_json([model_dict(m) for m in models])
     else:
         _table("models", ["id", "name", "framework", "task", "size", "created", "stored at"],
-               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size), _when(m.created),
-                 redact(m.uri) or m.local_path) for m in models])
+               [(short_id(m.id), m.name, m.framework, short_id(m.task_id or "imported"), _size(m.size),
+                 _minute(m.created), redact(m.uri) or m.local_path) for m in models],
+               shorten=("stored at",), free=("name", "framework"), optional=("size", "framework", "created"))
     return 0
 
 
@@ -124,7 +126,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(data)
         else:
-            _table(f"model {model.id}", ["field", "value"], list(data.items()))
+            print_fields(f"model {model.id}", list(data.items()))
         return 0
     task = Task._from_row(_session(), row)
     models = task.models
@@ -133,13 +135,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         _print_json({**task_dict(task), "models": {k: [model_dict(m) for m in v] for k, v in models.items()},
                      "artifacts": [artifact_dict(a) for a in artifacts]})
         return 0
-    _table(f"task {task.id}", ["field", "value"], list(task_dict(task).items()))
+    print_fields(f"task {task.id}", list(task_dict(task).items()))
     for kind in ("input", "output"):
         _table(f"{kind} models", ["id", "name", "framework", "producer", "size", "stored at"],
-               [(m.id[:12], m.name, m.framework, (m.task_id or "imported")[:12], _size(m.size),
-                 model_dict(m)["uri"] or m.local_path) for m in models[kind]])
+               [(short_id(m.id), m.name, m.framework, short_id(m.task_id or "imported"), _size(m.size),
+                 model_dict(m)["uri"] or m.local_path) for m in models[kind]],
+               shorten=("stored at",), free=("name", "framework"), optional=("size", "framework"))
     _table("artifacts", ["name", "type", "size", "preview", "stored at"],
-           [(a.name, a.type, _size(a.size), a.preview(), artifact_dict(a)["uri"]) for a in artifacts])
+           [(a.name, a.type, _size(a.size), a.preview(), artifact_dict(a)["uri"]) for a in artifacts],
+           shorten=("stored at",), free=("name", "preview"), optional=("size", "type"))
     return 0
 
 
@@ -276,7 +280,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(info)
     else:
-        _table("cache", ["field", "value"], [(k, _size(v) if "bytes" in k else v) for k, v in info.items()])
+        print_fields("cache", [(k, _size(v) if "bytes" in k else v) for k, v in info.items()])
     return 0
 
 

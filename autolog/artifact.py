@@ -39,7 +39,10 @@ PREVIEW_KEY = "preview"
 
 @dataclass(frozen=True)
 class Artifact:
-    """One stored artifact (see the SPEC). `metadata` holds the user's keys and autolog's `preview`."""
+    """One stored artifact: `name`, `type` (`file` `folder` `numpy` `pandas` `image` `json` `pickle`), `uri`,
+    `size`, `hash`, `metadata`, `task_id`, `created`. `metadata` holds the user's keys and autolog's
+    `preview`. `get_local_copy()` gives a checked local path, `get()` the Python object
+    (see `Task.upload_artifact` for which object each type comes back as)."""
 
     name: str
     type: str
@@ -144,7 +147,8 @@ class Artifact:
         return cache.fetch(current.tree_hash, folder_name, label, extract)
 
     def get(self) -> Any:
-        """The stored object (SPEC table): a path for files and folders, else the deserialized object."""
+        """The stored object: a path for files and folders, else the deserialized object (the table in
+        `Task.upload_artifact`)."""
         serializer = serializers.for_type(self.type)
         if self.type == "pickle":
             from .config import config_file_path, load_settings
@@ -193,7 +197,7 @@ def _next_seq(task: Task) -> int:
 
 def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, Any] | None = None,
                     wait: bool = False) -> Artifact:
-    """See `Task.upload_artifact`."""
+    """`task.upload_artifact(name, obj, metadata=..., wait=...)`: the usage is in `Task.upload_artifact`."""
     from .paths import check_display_name
 
     check_display_name("artifact name", name)  # free text, but not empty, no NUL and bounded

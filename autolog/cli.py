@@ -266,7 +266,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
             for state in ("pending", "failed")}
     print(f"{queued} upload(s) resumed; {left['pending']} still pending, {left['failed']} failed")
     return 1 if left["failed"] else 0
-    return 0
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .config import load_settings
@@ -39,6 +39,7 @@ _hooks_installed = False
 _uncaught: list[BaseException] = []
 _inherited: list[Session] = []  # a forked child keeps its parent's session alive and untouched
 _exited = False
+_previous_excepthook: Callable[[type[BaseException], BaseException, Any], Any]  # set when the hooks install
 
 
 def current_task() -> Task | None:
@@ -95,7 +96,25 @@ def _check_text(label: str, value: Any) -> str:
 
 def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = None, *, tags: Iterable[str] = (),
          frameworks: bool | Mapping[str, bool] = True, ignore: Iterable[str] = ()) -> Task:
-    """Start a task and make it the process's current task (see the SPEC)."""
+    """Start a task (a run) and make it the process's current task (`autolog.current_task()`).
+
+    A second `init()` in the same process closes the first one as completed and starts the new one::
+
+        task = autolog.init(project="mnist", task="train", output_uri="s3://team-models/")
+
+    `output_uri`: where model snapshots are copied. `None`: the configured `default_output_uri`, and when none
+    is configured models are recorded by their local path only (nothing copied); `True`: the configured
+    default, an error if none; a string: any fsspec URI (`/abs/dir`, `file://`, `s3://`, `gs://`, `az://`,
+    `memory://`); a scheme fsspec does not know is a `ValueError` here, naming the scheme.
+    `tags`: free-text labels (`Task.query(tags=...)`). `frameworks`: `True` (every hook), `False` (none) or a
+    mapping such as `{"tensorflow": False}`, by hook name (`torch`, `tensorflow`, `keras`, `joblib`,
+    `xgboost`, `safetensors`, `lightning`, `transformers`). `ignore`: glob patterns (`"*/data/*.pt"`); a save
+    or load whose path matches one is not recorded.
+
+    As a context manager (`with autolog.init(...) as task:`) the task ends `completed`, or `failed` when an
+    exception leaves the block (it propagates). Otherwise it ends at interpreter exit, after pending uploads
+    finish (up to `upload_timeout`): `completed`, or `failed` after an uncaught exception.
+    """
     global _current
     from .instrumentation import instrument, normalize_frameworks
 
@@ -132,9 +151,6 @@ def _forget(task: Task) -> None:
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
     _uncaught.append(exc)
     _previous_excepthook(exc_type, exc, tb)
-
-
-_previous_excepthook = sys.excepthook
 
 
 def _end_process(status: str | None = None) -> None:
@@ -238,20 +254,3 @@ def _install_process_hooks() -> None:
     _register_exit()
     _install_sigterm()
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def reset_for_tests() -> None:
-    """Close the current task and session, remove every patch: a clean slate between tests."""
-    global _current, _session, _exited
-    from .instrumentation import uninstrument
-
-    with _lock:
-        if _current is not None:
-            _current.close(COMPLETED)
-        _current = None
-        if _session is not None:
-            _session.close()
-        _session = None
-        _uncaught.clear()
-        _exited = False
-    uninstrument()

@@ -82,7 +82,14 @@ class Model:
         return [Task._from_row(session, r) for r in session.store.call("model_consumers", self.id)]
 
     def get_local_copy(self) -> str:
-        """A local path holding exactly the recorded bytes (see the SPEC's rules); raises IntegrityError."""
+        """A local path holding exactly the recorded bytes; raises IntegrityError.
+
+        A model with a remote copy (`uri`) is downloaded into the local cache once and reused; a local-only
+        model is its own `local_path`, if the file there still has the recorded hash. Every byte is checked
+        against the recorded hash: a changed or missing file is an `IntegrityError` naming the model, never
+        a silent wrong file. A TensorFlow checkpoint or a SavedModel comes back as a folder holding all of
+        its files. A snapshot still uploading is waited for first.
+        """
         session = self._session()
         current = self
         if current.upload_state == "pending":

@@ -3,9 +3,11 @@
 Any protocol fsspec knows works (`/abs/dir`, `file://`, `memory://`, `s3://`, `gs://`, `az://`, ...).
 `check_uri` validates a URI at `init()` without importing the backend (s3fs alone takes ~0.5 s to
 import): an unknown scheme is a `ValueError` naming it, a known one whose package is missing an
-`ImportError` naming the package. Writes are atomic: on object stores a PUT is, on file systems we
-write to a temporary name and rename, so a reader never sees half an object; a write that fails removes
-what it wrote (no `.part-*` file is left on a full disk).
+`ImportError` naming the package. On file systems a write is atomic: we write to a temporary name and
+rename, so a reader never sees half a file or folder. On object stores a file is one PUT, atomic for that
+object; a folder is one PUT per file, so a reader may see some of its files before the last one lands (the
+record points at it only once all are stored). A write that fails removes what it wrote (no `.part-*` file
+is left on a full disk, no half-written folder's objects).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def join(base: str, *parts: str) -> str:
 
 
 class Storage:
-    """One output_uri: put files/folders there atomically, get them back."""
+    """One output_uri: put files/folders there (atomically on file systems, one PUT per file on object
+    stores), get them back."""
 
     def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
         from fsspec.core import url_to_fs
@@ -76,7 +79,8 @@ class Storage:
         return url_to_fs(uri)[1] if "://" in uri else uri
 
     def put(self, local_path: str, dest_uri: str) -> None:
-        """Copy a local file or directory to `dest_uri` (a full URI under this storage), atomically."""
+        """Copy a local file or directory to `dest_uri` (a full URI under this storage): atomically on a file
+        system; on an object store a file is one atomic PUT and a directory one PUT per file."""
         with transfer_progress(f"upload {os.path.basename(local_path)}", lambda: size_of(local_path)):
             self._put(local_path, dest_uri)
 

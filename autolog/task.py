@@ -124,7 +124,12 @@ class Task:
     def query(cls, project: str | None = None, task: str | None = None, status: str | None = None,
               tags: Iterable[str] | None = None, *, limit: int | None = None, offset: int = 0) -> list[Task]:
         """Tasks matching every given field (and having every tag in `tags`), newest first; `limit` and
-        `offset` page through them in the database."""
+        `offset` page through them in the database.
+
+        A field left `None` matches anything: `Task.query(project="mnist", status="failed")`,
+        `Task.query(tags=["nightly"], limit=20)`. `status` is one of `running`, `completed`, `failed`,
+        `aborted` (the process died without closing the task).
+        """
         from .lifecycle import get_session
 
         session = get_session()
@@ -250,7 +255,25 @@ class Task:
     # -- artifacts ---------------------------------------------------------------------------------------
     def upload_artifact(self, name: str, artifact_object: Any, *, metadata: Mapping[str, Any] | None = None,
                         wait: bool = False) -> Artifact:
-        """Store a file, folder or Python object under `name` (see the SPEC's table)."""
+        """Store a file, folder or Python object under `name`, copied to `output_uri` (or, for a task without
+        one, to the local default store under the autolog home).
+
+        ============================  ===============================  ==================================
+        object                        stored as                        `Artifact.get()` returns
+        ============================  ===============================  ==================================
+        path to a file (str or path)  the file                         its local path (str)
+        path to a folder              one `.zip` of it                 the extracted folder's local path
+        `numpy.ndarray`               `.npz`                           the array
+        `pandas.DataFrame`            `.csv.gz`                        the DataFrame
+        `PIL.Image.Image`             `.jpg` (`.png` with alpha)       the image
+        JSON-able `dict` / `list`     `.json`                          the object
+        anything else                 pickle                           the object (if `allow_pickle`)
+        ============================  ===============================  ==================================
+
+        The same name again replaces the earlier artifact in `task.artifacts`. `metadata`: JSON-able keys of
+        the user's, kept with the artifact. `wait=True` returns once the copy is stored. A missing path is a
+        `FileNotFoundError`, an object that cannot be serialized a `TypeError`; either way nothing is recorded.
+        """
         from .artifact import upload_artifact
 
         return upload_artifact(self, name, artifact_object, metadata=metadata, wait=wait)

@@ -74,10 +74,13 @@ def _count(url: str) -> int:
 
 
 def _use_store(url: str, home: Path) -> None:
-    """Point autolog (this process) at `url`, with a fresh session."""
-    from autolog.lifecycle import reset_for_tests
+    """Point autolog (this process) at `url`, with a fresh session (the next `get_session()` sees the new
+    settings and replaces the old one)."""
+    from autolog.lifecycle import current_task
 
-    reset_for_tests()
+    task = current_task()
+    if task is not None:
+        task.close()
     os.environ["AUTOLOG_TRACKING_URI"] = url
     os.environ["AUTOLOG_HOME"] = str(home)
     os.environ.pop("AUTOLOG_STRICT", None)

@@ -47,9 +47,9 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
 
     autolog.log.swallowed_in_strict_mode.clear()
     yield root / "home"
-    import autolog.lifecycle
+    from autolog_state import reset_for_tests
 
-    autolog.lifecycle.reset_for_tests()
+    reset_for_tests()
     if fresh_schema is not None:
         next(fresh_schema, None)  # drops the schema
     swallowed = list(autolog.log.swallowed_in_strict_mode)
@@ -154,9 +154,9 @@ def pg_tracking_uri(request: pytest.FixtureRequest):
         return
     fresh = _fresh_schema(request.getfixturevalue("postgres_url"))
     yield next(fresh)
-    import autolog.lifecycle
+    from autolog_state import reset_for_tests
 
-    autolog.lifecycle.reset_for_tests()
+    reset_for_tests()
     next(fresh, None)
 
 

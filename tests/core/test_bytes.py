@@ -145,7 +145,7 @@ def test_home_on_another_file_system_records_every_save_exactly(plain, tmp_path:
         outputs = task.models["output"]
         assert [Path(m.get_local_copy()).read_bytes() for m in outputs] == contents
         task.close()
-        from autolog.lifecycle import reset_for_tests
+        from autolog_state import reset_for_tests
 
         reset_for_tests()
     leftovers = [p for p in Path("/").glob(f"{STAGING_DIRNAME}/*")] + list(tmp_path.glob(f"{STAGING_DIRNAME}/*"))
@@ -193,7 +193,7 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
         else:
             assert model.upload_state == "done"
             assert Path(model.get_local_copy()).read_bytes() == data
-        from autolog.lifecycle import reset_for_tests
+        from autolog_state import reset_for_tests
 
         reset_for_tests()
 

@@ -238,7 +238,7 @@ def test_failing_uploads_never_reach_the_user_and_sync_finishes_them_later(plain
     assert any("autolog sync" in r.getMessage() for r in caplog.records)
     task.close()
     out.unlink()  # storage repaired; a later sync (here: in a new process) uploads the staged bytes
-    from autolog.lifecycle import reset_for_tests
+    from autolog_state import reset_for_tests
 
     reset_for_tests()
     import subprocess

@@ -40,7 +40,7 @@ def test_four_processes_writing_one_sqlite_home_lose_nothing(tmp_path: Path) -> 
 
 def test_a_store_newer_than_this_code_is_refused(home: Path) -> None:
     autolog.init("p", "t").close()
-    from autolog.lifecycle import reset_for_tests
+    from autolog_state import reset_for_tests
     from autolog.store.sql import SqlStore
 
     from autolog.config import load_settings

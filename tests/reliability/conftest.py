@@ -53,9 +53,9 @@ def model_bytes(model_id: str) -> bytes:
 
 def fresh_session() -> None:
     """Drop this test process's session, so the next read opens the store as it is now on disk."""
-    import autolog.lifecycle
+    from autolog_state import reset_for_tests
 
-    autolog.lifecycle.reset_for_tests()
+    reset_for_tests()
 
 
 def journaled(home: Path) -> list[tuple[str, str]]:

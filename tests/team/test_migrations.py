@@ -62,7 +62,7 @@ def test_a_v1_store_opens_upgrades_and_keeps_its_records(home: Path, run_py, tmp
             "ix_models_upload_state"} <= indexes
 
     # new records go in next to the old ones, from a new process, and the CLI reads both
-    from autolog.lifecycle import reset_for_tests
+    from autolog_state import reset_for_tests
 
     reset_for_tests()
     run_py(f"""

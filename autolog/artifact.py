@@ -94,7 +94,7 @@ class Artifact:
         if self.upload_state == "done" and self.hash is not None:
             return self
         session.flush()
-        row = session.store.call("get", "artifacts", self.id)
+        row = session.store.get("artifacts", self.id)
         if row is None:
             from .redact import redact
 
@@ -190,8 +190,8 @@ def _next_seq(task: Task) -> int:
     if task._live:
         return next(task._artifact_seq)
     # A task fetched by id: continue after what is recorded, never reuse a remote name.
-    rows = task._session.store.call("select", "artifacts", {"task_id": task.id}, order_by=("seq",), desc=True,
-                                    limit=1)
+    rows = task._session.store.select("artifacts", {"task_id": task.id}, order_by=("seq",), desc=True,
+                                      limit=1)
     return (rows[0]["seq"] + 1) if rows else 1
 
 
@@ -228,13 +228,13 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
            "replaced": False, "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
            "owner_host": host_name(), "owner_pid": os.getpid(), "error": None,
            "tree_hash": written.tree_hash}
-    recorded = session.store.write("replace_artifact", row)
+    recorded = session.store.queue_replace_artifact(row)
     session.recorder.snapshot(SnapshotJob("artifacts", artifact_id, staged, dest))
     if not wait:
         return Artifact._from_row(row)
     recorded.result()
     session.flush()
-    final = session.store.call("get", "artifacts", artifact_id) or row
+    final = session.store.get("artifacts", artifact_id) or row
     if final["upload_state"] != "done":
         raise AutologError(f"artifact {name!r} of task {task.id}: upload to {dest} failed: {final['error']}; the "
                            f"bytes stay staged and `autolog sync` retries it")
@@ -243,7 +243,7 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
 
 def task_artifacts(task: Task) -> dict[str, Artifact]:
     """name -> Artifact in upload order; a re-upload takes its name's place with the newer artifact."""
-    rows = task._session.store.call("select", "artifacts", {"task_id": task.id}, order_by=("seq",))
+    rows = task._session.store.select("artifacts", {"task_id": task.id}, order_by=("seq",))
     found: dict[str, Artifact] = {}
     for row in rows:
         if not row["replaced"] or row["name"] not in found:

@@ -25,12 +25,12 @@ def _session():
 def _resolve(table: str, key: str) -> dict[str, Any] | None:
     """A row by exact id or unique id prefix; SystemExit naming the problem when ambiguous."""
     store = _session().store
-    row = store.call("get", table, key)
+    row = store.get(table, key)
     if row is not None:
         return row
     if len(key) < 4:
         return None
-    rows = store.call("select", table, None, id_prefix=key, limit=2)
+    rows = store.select(table, None, id_prefix=key, limit=2)
     if len(rows) > 1:
         raise SystemExit(f"autolog: id prefix {key!r} matches several {table}; give more characters")
     return rows[0] if rows else None
@@ -163,7 +163,7 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
     from .task import Task
 
     session = _session()
-    found = session.store.call("lineage", task_id)
+    found = session.store.lineage(task_id)
     if task_id not in found["tasks"]:
         raise NotFoundError(f"no task with id {task_id!r}")
     seen = set() if seen is None else seen
@@ -261,8 +261,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not session.flush(timeout):
         print(f"autolog: uploads still running after {timeout:g} s (upload_timeout); run `autolog sync` again",
               file=sys.stderr)
-    left: dict[str, int] = {state: sum(len(session.store.call("select", table, {"upload_state": state})) for table in ("models",
-                                                                                                     "artifacts"))
+    left = {state: sum(len(session.store.select(table, {"upload_state": state})) for table in ("models", "artifacts"))
             for state in ("pending", "failed")}
     print(f"{queued} upload(s) resumed; {left['pending']} still pending, {left['failed']} failed")
     return 1 if left["failed"] else 0

@@ -174,31 +174,31 @@ def _replay_task(store: Any, row: dict[str, Any]) -> int:
     final = row.get("status") in FINAL_TASK_STATES
     status = row["status"] if final else "aborted"
     ended = row.get("ended") if final else None
-    existing = store.call("get", "tasks", row["id"])
+    existing = store.get("tasks", row["id"])
     if existing is None:
-        store.call("insert", "tasks", {**row, "status": status, "ended": ended or row.get("heartbeat")
-                                       or row.get("started")})
+        store.insert("tasks", {**row, "status": status, "ended": ended or row.get("heartbeat")
+                               or row.get("started")})
         return 1
     if existing["status"] not in FINAL_TASK_STATES:
-        store.call("end_task", row["id"], status, ended or existing.get("heartbeat") or existing.get("started"))
+        store.end_task(row["id"], status, ended or existing.get("heartbeat") or existing.get("started"))
     return 0
 
 
 def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
-    existing = store.call("get", table, row["id"])
+    existing = store.get(table, row["id"])
     inserted = 0
     if existing is None:
         if table == "artifacts":
-            later = [r for r in store.call("select", "artifacts", {"task_id": row["task_id"], "name": row["name"]})
-                     if r["seq"] > row["seq"]]
+            later = [r for r in store.select("artifacts", {"task_id": row["task_id"], "name": row["name"]})
+             if r["seq"] > row["seq"]]
             if later:
-                store.call("insert", table, {**row, "replaced": True})
+                store.insert(table, {**row, "replaced": True})
             else:
-                store.call("replace_artifact", row)
+                store.replace_artifact(row)
         else:
-            store.call("insert", table, row)
+            store.insert(table, row)
         existing, inserted = row, 1
     if existing["upload_state"] != "done" and not (existing.get("staging_path")
                                                    and os.path.exists(existing["staging_path"])):
-        store.call("update", table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"})
+        store.update(table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"})
     return inserted

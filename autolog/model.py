@@ -54,7 +54,7 @@ class Model:
     @classmethod
     def get(cls, model_id: str) -> Model:
         """The model with this id. Unknown id -> `autolog.NotFoundError`."""
-        row = cls._session().store.call("get", "models", model_id)
+        row = cls._session().store.get("models", model_id)
         if row is None:
             raise NotFoundError(f"no model with id {model_id!r}")
         return cls._from_row(row)
@@ -63,7 +63,7 @@ class Model:
     def query(cls, project: str | None = None, task_id: str | None = None, name: str | None = None,
               framework: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[Model]:
         """Models matching every given field, newest first; `limit` and `offset` page in the database."""
-        rows = cls._session().store.call("query_models", project, task_id, name, framework, limit, offset=offset)
+        rows = cls._session().store.query_models(project, task_id, name, framework, limit, offset=offset)
         return [cls._from_row(r) for r in rows]
 
     @property
@@ -79,7 +79,7 @@ class Model:
         from .task import Task
 
         session = self._session()
-        return [Task._from_row(session, r) for r in session.store.call("model_consumers", self.id)]
+        return [Task._from_row(session, r) for r in session.store.model_consumers(self.id)]
 
     def get_local_copy(self) -> str:
         """A local path holding exactly the recorded bytes; raises IntegrityError.
@@ -97,7 +97,7 @@ class Model:
             current = Model.get(self.id)
         label = f"model {current.id} ({current.name})"
         if current.upload_state == "lost":
-            row = session.store.call("get", "models", current.id) or {}
+            row = session.store.get("models", current.id) or {}
             reason = row.get("error") or "its bytes changed before autolog could capture them"
             raise IntegrityError(f"{label} is lost: {reason}; autolog kept no copy of it")
         if current.hash is None:

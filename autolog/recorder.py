@@ -117,8 +117,8 @@ class Recorder:
             digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:
-            self.store.write("update", job.table, job.row_id, {"upload_state": "failed",
-                                                               "error": "staged bytes are gone"})
+            self.store.queue_update(job.table, job.row_id, {"upload_state": "failed",
+                                                            "error": "staged bytes are gone"})
             return
         problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
         if problem:
@@ -131,7 +131,7 @@ class Recorder:
             values.update(upload_state="done", staging_path=None)
         elif delivered:
             values.update(uri=job.dest_uri, upload_state="done", staging_path=None, error=None)
-        recorded = self.store.write("update", job.table, job.row_id, values)
+        recorded = self.store.queue_update(job.table, job.row_id, values)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
         if job.dest_uri is None or delivered:
@@ -146,7 +146,7 @@ class Recorder:
         still have the hash recorded when they were first captured, if one was."""
         if self.staging.knows(job.staged_path):
             return None
-        row = self.store.call("get", job.table, job.row_id)
+        row = self.store.get(job.table, job.row_id)
         if row and row.get("hash") and row["hash"] != digest:
             return "its staged bytes changed after they were hashed"
         return None
@@ -158,15 +158,15 @@ class Recorder:
                 return
         except OSError:
             return
-        self.store.write("put_fingerprint", {"path": path, "size": fingerprint.size, "mtime_ns": fingerprint.mtime_ns,
-                                             "inode": fingerprint.inode, "hash": digest, "updated": time.time()})
+        self.store.queue_fingerprint({"path": path, "size": fingerprint.size, "mtime_ns": fingerprint.mtime_ns,
+                                      "inode": fingerprint.inode, "hash": digest, "updated": time.time()})
 
     def content_hash(self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None) -> str:
         """Hash of what a load read: the fingerprint cache first, else the bytes."""
         if files is not None:
             return hash_members((os.path.basename(f), f) for f in files)
         if fingerprint is not None:
-            known = self.store.call("get_fingerprint", path)
+            known = self.store.get_fingerprint(path)
             if known and (known["size"], known["mtime_ns"], known["inode"]) == (
                     fingerprint.size, fingerprint.mtime_ns, fingerprint.inode):
                 return known["hash"]
@@ -177,18 +177,18 @@ class Recorder:
 
     def _link(self, job: LinkJob) -> None:
         digest = self.content_hash(job.path, job.files, job.fingerprint)
-        candidates = self.store.call("select", "models", {"hash": digest}, order_by=("created",), desc=True)
+        candidates = self.store.select("models", {"hash": digest}, order_by=("created",), desc=True)
         if any(row["task_id"] == job.task_id for row in candidates):
             return  # a task does not become an input of itself
         produced = [row for row in candidates if row["task_id"] is not None]
         model = (produced or candidates or [None])[0]
         if model is None:
-            model = self.store.call("import_model", {
+            model = self.store.import_model({
                 "id": uuid.uuid4().hex, "task_id": None, "seq": 0, "name": os.path.basename(job.path.rstrip("/")),
                 "framework": job.framework, "uri": None, "local_path": job.path, "size": self._size(job),
                 "hash": digest, "is_dir": job.files is not None or os.path.isdir(job.path), "created": time.time(),
                 "upload_state": "done", "import_key": digest})
-        self.store.call("link_input", job.task_id, model["id"], job.seq, time.time())
+        self.store.link_input(job.task_id, model["id"], job.seq, time.time())
 
     @staticmethod
     def _size(job: LinkJob) -> int:

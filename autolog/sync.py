@@ -39,7 +39,7 @@ def abort_dead_tasks(session: Session) -> list[str]:
     now, limit = time.time(), session.settings.heartbeat_timeout
     ended: list[str] = []
     for status in ("running", "closing"):
-        for row in session.store.call("select", "tasks", {"status": status}):
+        for row in session.store.select("tasks", {"status": status}):
             alive = owner_alive(row.get("host"), row.get("pid"), row.get("pid_start"))
             if alive is None:  # another host: only its heartbeat can tell (none: an older autolog, keep it)
                 beat = row.get("heartbeat")
@@ -47,7 +47,7 @@ def abort_dead_tasks(session: Session) -> list[str]:
             if alive or row["pid"] == os.getpid() and row.get("host") == host_name():
                 continue
             when = row.get("heartbeat") or row.get("started")
-            if session.store.call("end_task", row["id"], "aborted", when):
+            if session.store.end_task(row["id"], "aborted", when):
                 ended.append(row["id"])
     if ended:
         logger.info("autolog: %d task(s) whose process is gone marked aborted: %s", len(ended), ", ".join(ended))
@@ -59,7 +59,7 @@ def resume_orphans(session: Session, *, include_live: bool = False) -> int:
     host, me = host_name(), os.getpid()
     queued = 0
     for table in TABLES:
-        for row in session.store.call("select", table, {"upload_state": ["pending", "failed"]}, order_by=("created",)):
+        for row in session.store.select(table, {"upload_state": ["pending", "failed"]}, order_by=("created",)):
             if row["owner_host"] != host:
                 continue  # its staged bytes are on another machine
             in_flight = row["upload_state"] == "pending" and (
@@ -68,12 +68,12 @@ def resume_orphans(session: Session, *, include_live: bool = False) -> int:
                 continue  # a live process is still working on it; a failed one was given up: retry it
             staged = row["staging_path"]
             if not staged or not os.path.exists(staged):
-                session.store.write("update", table, row["id"], {"upload_state": "failed",
-                                                                 "error": "staged bytes are gone"})
+                session.store.queue_update(table, row["id"], {"upload_state": "failed",
+                                                              "error": "staged bytes are gone"})
                 continue
-            if not session.store.call("claim", table, row["id"], row["owner_host"], row["owner_pid"], host, me):
+            if not session.store.claim(table, row["id"], row["owner_host"], row["owner_pid"], host, me):
                 continue
-            session.store.write("update", table, row["id"], {"upload_state": "pending", "error": None})
+            session.store.queue_update(table, row["id"], {"upload_state": "pending", "error": None})
             session.recorder.snapshot(SnapshotJob(table, row["id"], staged, row["dest_uri"]))
             queued += 1
     return queued

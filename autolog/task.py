@@ -82,7 +82,7 @@ class Task:
         row = {"id": uuid.uuid4().hex, "project": project, "name": name, "status": RUNNING,
                "output_uri": output_uri, "tags": json.dumps(list(tags)), "started": started, "ended": None,
                "git_dirty": None, **run_info(), "pid_start": process_start(os.getpid()), "heartbeat": started}
-        session.store.write("insert", "tasks", row)
+        session.store.queue_insert("tasks", row)
         task = cls(session, row, live=True, ignore=ignore)
         if row["git_commit"]:
             session.recorder.worker.submit(task._record_git_dirty)
@@ -93,7 +93,7 @@ class Task:
 
         dirty = git_dirty(self._row["cwd"])
         self._row["git_dirty"] = dirty
-        self._session.store.write("update", "tasks", self.id, {"git_dirty": dirty})
+        self._session.store.queue_update("tasks", self.id, {"git_dirty": dirty})
 
     @classmethod
     def _from_row(cls, session: Session, row: dict[str, Any]) -> Task:
@@ -109,13 +109,13 @@ class Task:
             return current
         session = get_session()
         if task_id is not None:
-            row = session.store.call("get", "tasks", task_id)
+            row = session.store.get("tasks", task_id)
             if row is None:
                 raise NotFoundError(f"no task with id {task_id!r}")
             return cls._from_row(session, row)
         if project is None and task is None:
             raise ValueError("Task.get_task needs a task_id, or project= and/or task=")
-        rows = session.store.call("query_tasks", project, task, None, 1)
+        rows = session.store.query_tasks(project, task, None, 1)
         if not rows:
             raise NotFoundError(f"no task with project={project!r} and task={task!r}")
         return cls._from_row(session, rows[0])
@@ -133,7 +133,7 @@ class Task:
         from .lifecycle import get_session
 
         session = get_session()
-        rows = session.store.call("query_tasks", project, task, status, limit, offset=offset, tags=list(tags or ()))
+        rows = session.store.query_tasks(project, task, status, limit, offset=offset, tags=list(tags or ()))
         return [cls._from_row(session, r) for r in rows]
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class Task:
             ended = time.time()
             self._row.update(status=status, ended=ended)
             lifecycle._forget(self)
-            self._session.store.write("update", "tasks", self.id, {"status": status, "ended": ended})
+            self._session.store.queue_update("tasks", self.id, {"status": status, "ended": ended})
             # The status update gets at least a second even when the uploads used the whole limit.
             self._session.store.barrier(max(1.0, timeout - (time.monotonic() - began)))
         if self._session.journal.lost:
@@ -195,8 +195,8 @@ class Task:
         if self._live:
             self._session.recorder.worker.wait()
         store = self._session.store
-        outputs = store.call("select", "models", {"task_id": self.id}, order_by=("seq",))
-        inputs = store.call("task_inputs", self.id)
+        outputs = store.select("models", {"task_id": self.id}, order_by=("seq",))
+        inputs = store.task_inputs(self.id)
         return {"input": [Model._from_row(r) for r in inputs], "output": [Model._from_row(r) for r in outputs]}
 
     def register_model(self, path: str | os.PathLike, name: str | None = None, framework: str | None = None) -> Model:
@@ -239,7 +239,7 @@ class Task:
                "members": json.dumps([os.path.basename(f) for f in target.files]) if target.files else None,
                "created": time.time(), "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
                "owner_host": host_name(), "owner_pid": os.getpid()}
-        self._session.store.write("insert", "models", row)
+        self._session.store.queue_insert("models", row)
         self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
         return Model._from_row(row)
 
@@ -289,7 +289,7 @@ class Task:
 
     def refresh(self) -> Task:
         """Re-read this task's fields from the store (status and end time of a task run elsewhere)."""
-        row = self._session.store.call("get", "tasks", self.id)
+        row = self._session.store.get("tasks", self.id)
         if row:
             self._row = row
         return self

@@ -57,8 +57,8 @@ class Uploader:
             storage._discard(storage._path(dest_uri))
             self.lost(table, row_id, problem, staged_path)
             return
-        self.store.call("update", table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None,
-                                                  "error": None})
+        self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None,
+                                          "error": None})
         self.staging.release(staged_path)
 
     def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> str | None:
@@ -94,7 +94,7 @@ class Uploader:
     def _fail(self, table: str, row_id: str, error: str) -> None:
         logger.warning("autolog: upload of %s %s failed: %s; the bytes stay staged and `autolog sync` retries it",
                        table[:-1], row_id, error)
-        self.store.write("update", table, row_id, {"upload_state": "failed", "error": error})
+        self.store.queue_update(table, row_id, {"upload_state": "failed", "error": error})
 
     def lost(self, table: str, row_id: str, reason: str, staged_path: str) -> None:
         """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
@@ -102,6 +102,6 @@ class Uploader:
         Its staged bytes are someone else's, so they are dropped (nothing for `sync` to finish)."""
         logger.warning("autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with "
                        "other bytes", table[:-1], row_id, reason)
-        self.store.write("update", table, row_id, {"upload_state": "lost", "error": reason, "hash": None,
-                                                   "uri": None, "staging_path": None})
+        self.store.queue_update(table, row_id, {"upload_state": "lost", "error": reason, "hash": None,
+                                                "uri": None, "staging_path": None})
         self.staging.release(staged_path)

@@ -160,7 +160,7 @@ def measure(url: str, empty_url: str, ids: dict[str, Any], workdir: Path, repeat
     add("Model.get(id)", _timed(lambda: autolog.Model.get(ids["first_model"]), repeat))
     store = get_session().store
     add("model by content hash (every load)",
-        _timed(lambda: store.call("select", "models", {"hash": ids["model_hash"]}, order_by=("created",), desc=True),
+        _timed(lambda: store.select("models", {"hash": ids["model_hash"]}, order_by=("created",), desc=True),
                repeat))
     for label, store_url in (("full store", url), ("empty store", empty_url)):
         env = {**os.environ, "AUTOLOG_TRACKING_URI": store_url}

@@ -2,8 +2,9 @@
 
 Importing SQLAlchemy and opening the database costs more than the whole start-up budget of
 `autolog.init()`, so none of it happens on the caller's path: every operation is queued to a single
-worker thread that owns the `SqlStore`. Writes from hooks are fire-and-forget (`submit`); reads wait for
-their answer (`call`). The queue is FIFO, so a read sees every write this process made before it.
+worker thread that owns the `SqlStore`. Each operation is a typed method (`autolog.store.ops`): writes from
+hooks are fire-and-forget (`queue_update`, ...); reads wait for their answer (`get`, `select`, ...). The
+queue is FIFO, so a read sees every write this process made before it.
 
 Rows that must survive (tasks, snapshots, artifacts) are also journaled on the caller's thread
 (`autolog.journal`); the journal entry goes once the store confirms the row's final state. Before each
@@ -30,6 +31,7 @@ from ..errors import AutologError, StoreUnavailableError
 from ..log import logger, report_internal_error
 from ..redact import redact, redact_text
 from ..worker import lower_this_threads_priority
+from .ops import Operation, StoreOperations
 
 if TYPE_CHECKING:
     from ..journal import Journal
@@ -49,8 +51,8 @@ class StoreUnavailable(StoreUnavailableError):
     kind are not reported again as internal errors."""
 
 
-class Store:
-    """Queue-backed facade over `SqlStore` (see module docstring)."""
+class Store(StoreOperations):
+    """Queue-backed facade over `SqlStore` (see module docstring); its operations are `StoreOperations`."""
 
     def __init__(self, url: str, journal: Journal | None = None, heartbeat_interval: float = 30.0) -> None:
         self.url = url
@@ -260,9 +262,9 @@ class Store:
                 item[0].set_exception(StoreUnavailable("the autolog store worker has stopped"))
 
     # -- the caller's side ---------------------------------------------------------------------------
-    def submit(self, method: str, *args: Any, **kwargs: Any) -> Future:
+    def submit(self, method: Operation, *args: Any, **kwargs: Any) -> Future[Any]:
         """Queue a store operation; the Future carries its result or error."""
-        future: Future = Future()
+        future: Future[Any] = Future()
         with self._submit_lock:
             if self._closed or not self._thread.is_alive():
                 future.set_exception(StoreUnavailable("the autolog store worker has stopped"))
@@ -270,13 +272,14 @@ class Store:
             self._queue.put((future, method, args, kwargs))
         return future
 
-    def write(self, method: str, *args: Any, **kwargs: Any) -> Future:
-        """Fire-and-forget write: a failure is logged as an internal error, never raised here.
+    def _write(self, method: Operation, *args: Any) -> Future[Any]:
+        """Fire-and-forget write (the `queue_*` operations): a failure is logged as an internal error, never
+        raised here.
 
         Inserted tasks, snapshots and artifacts are journaled first, on this thread.
         """
         self._journal(method, args)
-        future = self.submit(method, *args, **kwargs)
+        future = self.submit(method, *args)
         future.add_done_callback(_log_failure(method))
         return future
 
@@ -292,10 +295,6 @@ class Store:
         elif method == "update" and args[0] == "tasks" and args[2].get("status") in _FINAL_TASK:
             if self.journal is not None:
                 self.journal.task_ended(args[1], args[2])
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run a store operation and wait for its result (raises its error)."""
-        return self.submit(method, *args, **kwargs).result()
 
     def barrier(self, timeout: float | None = None) -> bool:
         """Wait until every operation queued so far has run; False on timeout."""

@@ -19,7 +19,7 @@ def task():
 
 
 def _rows(task) -> list[dict]:
-    return task._session.store.call("select", "artifacts", {"task_id": task.id})
+    return task._session.store.select("artifacts", {"task_id": task.id})
 
 
 def _staged(home: Path) -> list[Path]:
@@ -252,7 +252,7 @@ def test_a_foreign_archive_in_the_bucket_cannot_escape_the_cache(task, tmp_path,
     (folder / "ok.txt").write_text("fine")
     art = task.upload_artifact("tree", folder, wait=True)
     _evil_zip(Path(art.uri), "../../../../escaped.txt")
-    task._session.store.call("update", "artifacts", art.id, {"hash": hash_path(art.uri)})
+    task._session.store.update("artifacts", art.id, {"hash": hash_path(art.uri)})
     with pytest.raises(IntegrityError, match="artifact 'tree'.*refusing"):
         task.artifacts["tree"].get_local_copy()
     assert not list(home.parent.rglob("escaped.txt"))

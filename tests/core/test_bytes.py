@@ -55,7 +55,7 @@ def test_not_found_on_the_last_retry_is_recorded_failed_not_left_pending(tmp_pat
     assert task.flush(timeout=30)
     [model] = task.models["output"]
     assert model.upload_state == "failed" and model.uri is None and model.hash is not None
-    row = task._session.store.call("get", "models", model.id)
+    row = task._session.store.get("models", model.id)
     assert "NoSuchBucket" in row["error"] and os.path.exists(row["staging_path"])
 
 
@@ -172,7 +172,7 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
             model = task.register_model({str(src)!r})
             task._session.recorder.worker.wait()
             task._session.store.barrier()
-            row = task._session.store.call("get", "models", model.id)
+            row = task._session.store.get("models", model.id)
             print(model.id, row["staging_path"], flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
         """, check=False)

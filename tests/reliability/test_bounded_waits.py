@@ -74,7 +74,7 @@ def test_store_operations_after_the_store_stopped_fail_fast() -> None:
     from autolog.store import StoreUnavailable
 
     store = get_session().store
-    assert store.call("ping")
+    assert store.ping()
     results: list = []
 
     def hammer() -> None:
@@ -94,7 +94,7 @@ def test_store_operations_after_the_store_stopped_fail_fast() -> None:
         except StoreUnavailable:
             pass
     with pytest.raises(StoreUnavailable):
-        store.call("ping")
+        store.ping()
     assert time.monotonic() - began < 2
 
 
@@ -106,7 +106,7 @@ def test_an_unopenable_store_raises_a_fresh_error_each_time(tmp_path: Path) -> N
     errors = []
     for _ in range(3):
         with pytest.raises(StoreUnavailable) as info:
-            store.call("select", "tasks")
+            store.select("tasks")
         errors.append(info.value)
     assert len({id(e) for e in errors}) == 3
     depths = []

@@ -96,7 +96,7 @@ def _insert_task(task_id: str, **fields) -> None:
     row = {"id": task_id, "project": "rel", "name": "forged", "status": "running", "output_uri": None, "tags": "[]",
            "started": now - 1000, "ended": None, "host": socket.gethostname(), "pid": os.getpid(),
            "pid_start": None, "heartbeat": now, **fields}
-    get_session().store.call("insert", "tasks", row)
+    get_session().store.insert("tasks", row)
     assert autolog.Task.get_task(task_id).status == "running"
 
 
@@ -132,7 +132,7 @@ def test_the_store_thread_refreshes_the_heartbeat(child) -> None:
         from autolog.lifecycle import get_session
 
         def beat() -> float:
-            return get_session().store.call("get", "tasks", task_id)["heartbeat"]
+            return get_session().store.get("tasks", task_id)["heartbeat"]
 
         time.sleep(1.5)
         first = beat()

@@ -34,7 +34,7 @@ def statements():
     from autolog.lifecycle import get_session
 
     session = get_session()
-    session.store.call("ping")
+    session.store.ping()
     engine = session.store._sql.engine
     seen: list[str] = []
 

@@ -110,7 +110,7 @@ def _rows(hosts, host: str) -> list[dict]:
     out = hosts(host, """
         import json, autolog
         from autolog.lifecycle import get_session
-        rows = [get_session().store.call("get", "models", m.id) for m in autolog.Model.query(project="team")]
+        rows = [get_session().store.get("models", m.id) for m in autolog.Model.query(project="team")]
         print(json.dumps(rows, default=str))
     """).stdout.splitlines()[-1]
     return [{k: r[k] for k in ("id", "upload_state", "owner_host", "owner_pid", "error", "uri", "staging_path")}

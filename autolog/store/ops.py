@@ -1,0 +1,130 @@
+"""The store's operations, typed: one method per `SqlStore` operation, so a misspelt name or a wrong argument
+fails at type-check time (mypy) instead of in a user's training run.
+
+The `Store` facade (`autolog.store`) inherits these. Every method queues its operation on the store's
+worker thread (`Store.submit`) and either waits for the answer (reads, and writes whose result the caller
+needs) or, for the `queue_*` methods, returns at once: those are the fire-and-forget writes of the recording
+path, journaled on the caller's thread first and logged (never raised) if they fail. The semantics of the
+queue, the journal and writes parked while the server is unreachable live in `Store` itself, unchanged.
+
+`Operation` names every operation the worker may run (`SqlStore`'s method names); a test checks that each
+one exists on `SqlStore` with the parameters these wrappers pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Any, Literal
+
+Row = dict[str, Any]
+Operation = Literal["ping", "get", "select", "query_tasks", "query_models", "task_inputs", "lineage",
+                    "model_consumers", "get_fingerprint", "insert", "update", "link_input", "import_model",
+                    "put_fingerprint", "end_task", "heartbeat", "claim", "replace_artifact"]
+
+
+class StoreOperations:
+    """Typed operations over `submit` (see the module docstring); `Store` provides `submit` and `_write`."""
+
+    def submit(self, method: Operation, *args: Any, **kwargs: Any) -> Future[Any]:
+        raise NotImplementedError  # pragma: no cover - Store's
+
+    def _write(self, method: Operation, *args: Any) -> Future[Any]:
+        raise NotImplementedError  # pragma: no cover - Store's
+
+    def _call(self, method: Operation, *args: Any, **kwargs: Any) -> Any:
+        """Run a store operation and wait for its result (raises its error)."""
+        return self.submit(method, *args, **kwargs).result()
+
+    # -- reads: the caller waits; they fail fast while the server is unreachable -------------------------
+    def ping(self) -> bool:
+        """True once every operation queued before it has run (a barrier that also checks the database)."""
+        return bool(self._call("ping"))
+
+    def get(self, table: str, key: str) -> Row | None:
+        """One row of `table` by id, or None."""
+        row: Row | None = self._call("get", table, key)
+        return row
+
+    def select(self, table: str, where: Row | None = None, *, order_by: Iterable[str] = (), desc: bool = False,
+               limit: int | None = None, id_prefix: str | None = None, offset: int = 0) -> list[Row]:
+        """Rows of `table` whose columns equal `where`'s values (a list value: any of them)."""
+        rows: list[Row] = self._call("select", table, where, order_by=tuple(order_by), desc=desc, limit=limit,
+                                     id_prefix=id_prefix, offset=offset)
+        return rows
+
+    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
+                    offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
+        """Tasks newest first, filtered and paged in the database."""
+        rows: list[Row] = self._call("query_tasks", project, name, status, limit, offset=offset,
+                                     tags=None if tags is None else list(tags))
+        return rows
+
+    def query_models(self, project: str | None, task_id: str | None, name: str | None, framework: str | None,
+                     limit: int | None, *, offset: int = 0) -> list[Row]:
+        """Models newest first, filtered and paged in the database."""
+        rows: list[Row] = self._call("query_models", project, task_id, name, framework, limit, offset=offset)
+        return rows
+
+    def task_inputs(self, task_id: str) -> list[Row]:
+        """The model rows a task loaded, in load order."""
+        rows: list[Row] = self._call("task_inputs", task_id)
+        return rows
+
+    def lineage(self, task_id: str) -> dict[str, Any]:
+        """A task's whole ancestry in one read: {"tasks": {id: row}, "inputs": {task id: [model rows]}}."""
+        found: dict[str, Any] = self._call("lineage", task_id)
+        return found
+
+    def model_consumers(self, model_id: str) -> list[Row]:
+        """Task rows that loaded a model, in the order they first did."""
+        rows: list[Row] = self._call("model_consumers", model_id)
+        return rows
+
+    def get_fingerprint(self, path: str) -> Row | None:
+        """The stat fingerprint recorded for `path` (size, mtime, inode, hash), or None."""
+        row: Row | None = self._call("get_fingerprint", path)
+        return row
+
+    # -- writes the caller waits for (it needs their result, or must know they landed) --------------------
+    def insert(self, table: str, row: Row) -> None:
+        self._call("insert", table, row)
+
+    def update(self, table: str, key: str, values: Row) -> int:
+        """Set `values` on one row; the number of rows changed."""
+        changed: int = self._call("update", table, key, values)
+        return changed
+
+    def replace_artifact(self, row: Row) -> None:
+        """Insert an artifact row and mark earlier ones of that task and name replaced, in one transaction."""
+        self._call("replace_artifact", row)
+
+    def link_input(self, task_id: str, model_id: str, seq: int, created: float) -> bool:
+        """Record that a task loaded a model; False when that link already existed."""
+        return bool(self._call("link_input", task_id, model_id, seq, created))
+
+    def import_model(self, row: Row) -> Row:
+        """The model row with `row`'s hash (inserted as an imported model when there is none)."""
+        model: Row = self._call("import_model", row)
+        return model
+
+    def end_task(self, task_id: str, status: str, ended: float | None) -> bool:
+        """End a running task; False when it had already ended."""
+        return bool(self._call("end_task", task_id, status, ended))
+
+    def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
+        """Take over a row's upload from its owner, if that owner still holds it; False if someone else did."""
+        return bool(self._call("claim", table, key, old_host, old_pid, host, pid))
+
+    # -- fire-and-forget writes of the recording path: journaled first, a failure is logged ---------------
+    def queue_insert(self, table: str, row: Row) -> Future[Any]:
+        return self._write("insert", table, row)
+
+    def queue_update(self, table: str, key: str, values: Row) -> Future[Any]:
+        return self._write("update", table, key, values)
+
+    def queue_replace_artifact(self, row: Row) -> Future[Any]:
+        return self._write("replace_artifact", row)
+
+    def queue_fingerprint(self, row: Row) -> Future[Any]:
+        return self._write("put_fingerprint", row)

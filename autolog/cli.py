@@ -293,33 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autolog", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"autolog {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    # Options several commands share, declared once (argparse "parent" parsers).
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="machine-readable output")
+    listing = argparse.ArgumentParser(add_help=False, parents=[as_json])
+    listing.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
+    by_id = argparse.ArgumentParser(add_help=False, parents=[as_json])
+    by_id.add_argument("id", help="task or model id (or a unique prefix)")
 
-    p = sub.add_parser("tasks", help="list tasks, newest first")
+    p = sub.add_parser("tasks", help="list tasks, newest first", parents=[listing])
     p.add_argument("--project")
     p.add_argument("--task", help="task name")
     p.add_argument("--status", choices=["running", "completed", "failed", "aborted"])
     p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
-    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_tasks)
 
-    p = sub.add_parser("models", help="list model snapshots, newest first")
+    p = sub.add_parser("models", help="list model snapshots, newest first", parents=[listing])
     p.add_argument("--project")
     p.add_argument("--task-id")
     p.add_argument("--name", help="file name, e.g. ckpt.pt")
     p.add_argument("--framework")
-    p.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all; default 50)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_models)
 
-    p = sub.add_parser("show", help="one task (its run info, models and artifacts) or one model")
-    p.add_argument("id", help="task or model id (or a unique prefix)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("show", help="one task (its run info, models and artifacts) or one model",
+                       parents=[by_id])
     p.set_defaults(run=cmd_show)
 
-    p = sub.add_parser("lineage", help="which models and tasks a task or model came from")
-    p.add_argument("id", help="task or model id (or a unique prefix)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("lineage", help="which models and tasks a task or model came from", parents=[by_id])
     p.set_defaults(run=cmd_lineage)
 
     p = sub.add_parser("get", help="print the local path of a model copy, or of a task's artifact")
@@ -332,9 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="seconds to wait for the uploads (default: upload_timeout)")
     p.set_defaults(run=cmd_sync)
 
-    p = sub.add_parser("cache", help="inspect or clear the local download cache")
+    p = sub.add_parser("cache", help="inspect or clear the local download cache", parents=[as_json])
     p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_cache)
 
     p = sub.add_parser("ui", help="serve a read-only web page over the records (needs the `ui` extra)")

@@ -51,6 +51,18 @@ tasks = Table(
     Index("ix_tasks_status_started", "status", "started"),
 )
 
+def _upload_columns() -> list[Column]:
+    """The upload-state columns models and artifacts share (new Column objects for each table)."""
+    return [
+        Column("upload_state", String(16), nullable=False),  # pending | done | failed | lost
+        Column("staging_path", Text),
+        Column("dest_uri", Text),  # where a pending upload goes; becomes `uri` once durable
+        Column("owner_host", String(255)),  # the process that uploads it (`autolog sync` claims it after)
+        Column("owner_pid", Integer),
+        Column("error", Text),
+    ]
+
+
 models = Table(
     "models", metadata,
     Column("id", String(32), primary_key=True),
@@ -65,12 +77,7 @@ models = Table(
     Column("is_dir", Boolean, nullable=False, default=False),
     Column("members", Text),  # JSON list of file names, for a multi-file checkpoint named by a prefix
     Column("created", Float, nullable=False),
-    Column("upload_state", String(16), nullable=False),  # pending | done | failed
-    Column("staging_path", Text),
-    Column("dest_uri", Text),  # where a pending upload goes; becomes `uri` once durable
-    Column("owner_host", String(255)),
-    Column("owner_pid", Integer),
-    Column("error", Text),
+    *_upload_columns(),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
     Index("ix_models_task_seq", "task_id", "seq"),  # v2: a task's snapshots in call order (`autolog ui`)
     Index("ix_models_created", "created", "seq"),  # v2: `autolog models`, Model.query first page
@@ -101,12 +108,7 @@ artifacts = Table(
     Column("metadata", Text, nullable=False, default="{}"),  # JSON object
     Column("created", Float, nullable=False),
     Column("replaced", Boolean, nullable=False, default=False),
-    Column("upload_state", String(16), nullable=False),
-    Column("staging_path", Text),
-    Column("dest_uri", Text),
-    Column("owner_host", String(255)),
-    Column("owner_pid", Integer),
-    Column("error", Text),
+    *_upload_columns(),
     Column("tree_hash", String(64)),  # folder artifacts: hash of the extracted folder (`hash_members`)
     Index("ix_artifacts_upload_state", "upload_state"),  # v2
 )

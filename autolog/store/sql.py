@@ -255,7 +255,8 @@ class SqlStore:
             query = query.order_by(t.c[column].desc() if desc else t.c[column])
         return self._rows(query, limit, offset)
 
-    def _rows(self, query: sa.Select, limit: int | None, offset: int) -> list[Row]:
+    def _rows(self, query: sa.Select, limit: int | None = None, offset: int = 0) -> list[Row]:
+        """The query's rows as dicts, after the page (`limit`, `offset`) is applied in the database."""
         if (limit is not None and limit < 0) or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got limit={limit}, offset={offset})")
         if limit:
@@ -300,9 +301,8 @@ class SqlStore:
     @_retrying
     def task_inputs(self, task_id: str) -> list[Row]:
         m, i = schema.models, schema.model_inputs
-        query = sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id).order_by(i.c.seq)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return self._rows(sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id)
+                          .order_by(i.c.seq))
 
     @_retrying
     def lineage(self, task_id: str, max_tasks: int = 10_000) -> dict[str, Any]:
@@ -313,9 +313,8 @@ class SqlStore:
     @_retrying
     def model_consumers(self, model_id: str) -> list[Row]:
         t, i = schema.tasks, schema.model_inputs
-        query = sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id).order_by(i.c.created)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return self._rows(sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id)
+                          .order_by(i.c.created))
 
     @_retrying
     def link_input(self, task_id: str, model_id: str, seq: int, created: float) -> bool:

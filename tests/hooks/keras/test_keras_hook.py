@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -19,6 +18,9 @@ from keras.src.saving import saving_api  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.instrumentation import patched_hooks  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
+
+PROJECT = "keras-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
 CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 X = np.linspace(-1, 1, 64, dtype="float32").reshape(16, 4)
@@ -36,21 +38,6 @@ def tiny(seed: int = 0, *, compiled: bool = False) -> keras.Model:
 
 def same_weights(a: keras.Model, b: keras.Model) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
-
-
-def ids(models) -> list[str]:
-    return [m.id for m in models]
-
-
-@pytest.fixture
-def task(tmp_path: Path):
-    with autolog.init("keras-hook", "train", output_uri=str(tmp_path / "remote")) as t:
-        yield t
-
-
-
-def warnings_in(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
-    return [r for r in records if r.levelno >= logging.WARNING]
 
 
 SAVES = {

@@ -16,6 +16,9 @@ import safetensors.numpy as st_numpy  # noqa: E402
 import wrapt  # noqa: E402
 
 import autolog  # noqa: E402
+from hooks.conftest import ids  # noqa: E402
+
+PROJECT = "safetensors-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
 try:
     import safetensors.torch as st_torch
@@ -32,16 +35,6 @@ def tensors(seed: float = 1.0) -> dict:
 
 def arrays(seed: float = 1.0) -> dict:
     return {"weight": np.full((8, 8), seed, dtype=np.float32)}
-
-
-def ids(models) -> list[str]:
-    return [m.id for m in models]
-
-
-@pytest.fixture
-def task(tmp_path: Path):
-    with autolog.init("safetensors-hook", "train", output_uri=str(tmp_path / "remote")) as t:
-        yield t
 
 
 def produce(tmp_path: Path, save, payload, name: str = "model.safetensors"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
@@ -22,6 +21,9 @@ from tensorflow.python.saved_model import save as save_module  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.instrumentation import patched_hooks  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
+
+PROJECT = "tf-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
 CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -40,22 +42,6 @@ def restored(path: str) -> list[float]:
 
 def files_under(folder) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
-
-
-def ids(models) -> list[str]:
-    return [m.id for m in models]
-
-
-
-@pytest.fixture
-def task(remote: Path):
-    with autolog.init("tf-hook", "train", output_uri=str(remote)) as t:
-        yield t
-
-
-
-def warnings_in(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
-    return [r for r in records if r.levelno >= logging.WARNING]
 
 
 def produce(tmp_path: Path, *values: float):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import logging
 import os
 import shutil
 import sys
@@ -20,27 +19,14 @@ import wrapt  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.instrumentation import patched_hooks  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
+
+PROJECT = "torch-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
 def state(seed: float = 1.0) -> dict:
     return {"weight": torch.full((16, 16), seed), "step": int(seed)}
-
-
-def ids(models) -> list[str]:
-    return [m.id for m in models]
-
-
-
-@pytest.fixture
-def task(remote: Path):
-    with autolog.init("torch-hook", "train", output_uri=str(remote)) as t:
-        yield t
-
-
-
-def warnings_in(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
-    return [r for r in records if r.levelno >= logging.WARNING]
 
 
 def produce(tmp_path: Path, name: str = "ckpt.pt", seed: float = 1.0, **init):

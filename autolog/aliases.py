@@ -1,0 +1,129 @@
+"""Early aliases: names bound with `from x import f` before a hook patched `x.f`.
+
+`from joblib import dump` (the scikit-learn docs' own pattern) or transformers' `from safetensors.torch
+import save_file as safe_save_file` copy the function object into the importing module's globals. When that
+module was imported before the hook patched `x.f`, it keeps the original and its calls are not recorded.
+
+`rebind(originals)` fixes that with one pass over the modules already imported: every module-level name
+whose value *is* (identity, not equality) one of the originals just wrapped is pointed at the wrapper, and
+the binding is returned so that unpatching restores it. Cost: one walk over `sys.modules` per hook patch,
+touching each module's `__dict__` values once with an `id()` set lookup (measured in `bench/`, workload
+`startup`: a few ms with torch, transformers and TensorFlow imported). `unbind(wrappers)` is the reverse
+walk on `uninstrument()`, for modules imported while patched, which picked up the wrapper itself.
+
+The one pattern that cannot be caught: a reference kept somewhere other than a module's top-level
+names before the hook patched — a default argument (`def train(save=torch.save)`), a class attribute, a
+dict or list of functions, a closure or `functools.partial`. Those objects are not walked (finding them
+means scanning every object in the process). With the `autolog` logger at DEBUG, `report_hidden` asks the
+garbage collector who else holds each original and logs them, so a user can see why a save went unrecorded.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
+from .log import logger
+
+# Module-name prefixes never rebound: our own code and wrapt's keep the originals on purpose.
+_SKIP_PREFIXES = ("autolog", "wrapt")
+
+
+def _modules() -> list[tuple[str, ModuleType]]:
+    return [(name, module) for name, module in list(sys.modules.items())
+            if module is not None and not name.startswith(_SKIP_PREFIXES)]
+
+
+def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int]) -> list[tuple[ModuleType, str, Any, Any]]:
+    """(module, name, old value, new value) for every module global that is one of `replacements`' keys."""
+    found = []
+    for _name, module in _modules():
+        if id(module) in skip:
+            continue
+        try:
+            namespace = module.__dict__
+        except Exception:  # noqa: BLE001 - a lazy module object may refuse attribute access
+            continue
+        if not isinstance(namespace, dict):
+            continue
+        try:
+            items = list(namespace.items())
+        except RuntimeError:  # changed size while another thread imports into it: skip it this time
+            continue
+        for attr, value in items:
+            hit = replacements.get(id(value))
+            if hit is not None and hit[0] is value:
+                found.append((module, attr, value, hit[1]))
+    return found
+
+
+def rebind(originals: Iterable[tuple[Any, Any, Any]]) -> list[tuple[ModuleType, str, Any, Any]]:
+    """Point module globals holding an original at its wrapper; return (module, name, original, wrapper).
+
+    `originals` holds (owner, original, wrapper) of the patches just made; their owners are skipped.
+    """
+    replacements: dict[int, tuple[Any, Any]] = {}
+    owners: set[int] = set()
+    for owner, original, wrapper in originals:
+        replacements[id(original)] = (original, wrapper)
+        owners.add(id(owner))
+    if not replacements:
+        return []
+    rebound = []
+    for module, attr, original, wrapper in _walk(replacements, owners):
+        if module.__dict__.get(attr) is original:
+            setattr(module, attr, wrapper)
+            rebound.append((module, attr, original, wrapper))
+    if rebound:
+        logger.debug("autolog: rebound early aliases %s", ", ".join(f"{m.__name__}.{a}" for m, a, _, _ in rebound))
+    if logger.isEnabledFor(logging.DEBUG):
+        report_hidden([o for _owner, o, _w in originals])
+    return rebound
+
+
+def unbind(wrappers: Iterable[tuple[Any, Any]]) -> None:
+    """Put the original back in every module global that still holds one of our wrappers."""
+    replacements = {id(wrapper): (wrapper, original) for wrapper, original in wrappers}
+    if not replacements:
+        return
+    for module, attr, wrapper, original in _walk(replacements, set()):
+        if module.__dict__.get(attr) is wrapper:
+            setattr(module, attr, original)
+
+
+def _kind(holder: Any) -> str | None:
+    """What kind of non-module holder this is, or None when it is ours, wrapt's or the interpreter's own."""
+    import functools
+
+    if type(holder).__name__ == "cell":
+        return "closure"
+    if isinstance(holder, functools.partial):
+        return "functools.partial"
+    owners = [r for r in gc.get_referrers(holder) if r is not holder]
+    if any((type(r).__module__ or "").startswith(_SKIP_PREFIXES) for r in owners):
+        return None  # our own bookkeeping (a patch record) or a wrapt wrapper
+    if isinstance(holder, tuple):
+        return "default argument" if any(getattr(r, "__defaults__", None) is holder for r in owners) else None
+    if isinstance(holder, dict):
+        return "class attribute" if any(isinstance(r, type) for r in owners) else "dict"
+    if isinstance(holder, (list, set)):
+        return type(holder).__name__
+    return None
+
+
+def report_hidden(originals: list[Any]) -> None:
+    """DEBUG only: log holders of an original that autolog cannot rebind (see the module docstring)."""
+    module_dicts = {id(m.__dict__) for _n, m in _modules() if isinstance(getattr(m, "__dict__", None), dict)}
+    for original in originals:
+        for holder in gc.get_referrers(original):
+            if id(holder) in module_dicts or isinstance(holder, ModuleType):
+                continue
+            kind = _kind(holder)
+            if kind:
+                logger.debug("autolog: %s is also held by a %s made before the hook patched; autolog cannot "
+                             "rebind it, so calls through it are not recorded",
+                             getattr(original, "__qualname__", original), kind)

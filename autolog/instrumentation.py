@@ -41,7 +41,7 @@ HOOK_NAMES: tuple[str, ...] = ("torch", "tensorflow", "keras", "joblib", "xgboos
 WATCHES: dict[str, tuple[str, ...]] = {
     "torch": ("torch",),
     "tensorflow": ("tensorflow",),
-    "keras": ("keras",),
+    "keras": ("keras", "keras._tf_keras.keras.saving", "keras._tf_keras.keras.models"),
     "joblib": ("joblib",),
     "xgboost": ("xgboost",),
     "safetensors": ("safetensors", "safetensors.torch", "safetensors.numpy"),

@@ -47,6 +47,8 @@ def test_hook_module_declares_its_data(name: str):
     assert issubclass(cls, instrumentation.Hook)
     assert cls.name == name
     assert cls.watches and all(isinstance(m, str) for m in cls.watches)
+    # The core registers post-import hooks at `import autolog` from its own table, without the hook module.
+    assert instrumentation.WATCHES[name] == cls.watches
     distributions = (cls.distribution,) if isinstance(cls.distribution, str) else cls.distribution
     assert distributions and all(isinstance(d, str) and d for d in distributions)
     assert cls.__module__ == f"autolog.hooks.{name}" and importlib.import_module(cls.__module__).__doc__

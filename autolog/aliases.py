@@ -33,15 +33,20 @@ from .log import logger
 _SKIP_PREFIXES = ("autolog", "wrapt")
 
 
-def _modules() -> list[tuple[str, ModuleType]]:
+def _skipped(name: str, keep: tuple[str, ...]) -> bool:
+    return name.startswith(_SKIP_PREFIXES) or any(name == p or name.startswith(p + ".") for p in keep)
+
+
+def _modules(keep: tuple[str, ...] = ()) -> list[tuple[str, ModuleType]]:
     return [(name, module) for name, module in list(sys.modules.items())
-            if module is not None and not name.startswith(_SKIP_PREFIXES)]
+            if module is not None and not _skipped(name, keep)]
 
 
-def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int]) -> list[tuple[ModuleType, str, Any, Any]]:
+def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int],
+          keep: tuple[str, ...] = ()) -> list[tuple[ModuleType, str, Any, Any]]:
     """(module, name, old value, new value) for every module global that is one of `replacements`' keys."""
     found = []
-    for _name, module in _modules():
+    for _name, module in _modules(keep):
         if id(module) in skip:
             continue
         try:
@@ -61,10 +66,12 @@ def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int]) -> list[tupl
     return found
 
 
-def rebind(originals: Iterable[tuple[Any, Any, Any]]) -> list[tuple[ModuleType, str, Any, Any]]:
+def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
+           ) -> list[tuple[ModuleType, str, Any, Any]]:
     """Point module globals holding an original at its wrapper; return (module, name, original, wrapper).
 
-    `originals` holds (owner, original, wrapper) of the patches just made; their owners are skipped.
+    `originals` holds (owner, original, wrapper) of the patches just made; their owners are skipped, and so
+    are the packages in `keep` (a hook's decision: joblib's own `numpy_pickle.dump` is cache traffic).
     """
     replacements: dict[int, tuple[Any, Any]] = {}
     owners: set[int] = set()
@@ -74,7 +81,7 @@ def rebind(originals: Iterable[tuple[Any, Any, Any]]) -> list[tuple[ModuleType, 
     if not replacements:
         return []
     rebound = []
-    for module, attr, original, wrapper in _walk(replacements, owners):
+    for module, attr, original, wrapper in _walk(replacements, owners, keep):
         if module.__dict__.get(attr) is original:
             setattr(module, attr, wrapper)
             rebound.append((module, attr, original, wrapper))

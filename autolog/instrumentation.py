@@ -87,6 +87,9 @@ class Hook:
     distribution: ClassVar[str | tuple[str, ...]]
     min_version: ClassVar[tuple[int, ...]] = ()
     max_version: ClassVar[tuple[int, ...] | None] = None
+    # Packages whose own early bindings of a wrapped function are left alone by the alias pass (a decision:
+    # joblib's `numpy_pickle.dump` is its cache machinery, not a model save).
+    keep_aliases_in: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self._patches: list[_Patch] = []
@@ -144,7 +147,7 @@ class Hook:
 
         fresh = [(p.owner, p.original, p.wrapper) for p in self._patches[since:]
                  if p.original is not _MISSING and p.attr != "__init__"]
-        for module, attr, original, wrapper in rebind(fresh):
+        for module, attr, original, wrapper in rebind(fresh, self.keep_aliases_in):
             with self._lock:
                 self._patches.append(_Patch(module, attr, original, wrapper))
 

@@ -3,8 +3,8 @@ and restoring exactly what was there on `uninstrument()`.
 
 Each framework hook is one small declarative class in `hooks/<name>.py` (installed as
 `autolog.hooks.<name>`), a subclass of `Hook`. Everything shared lives here, once: post-import
-registration (wrapt), idempotency and locking, the enabled switch, the supported-version check and the
-bookkeeping that makes unpatching exact (OpenTelemetry's `BaseInstrumentor`, dd-trace's `patch/unpatch`).
+registration (`importhooks`: wrapt's mechanism without its import cost), idempotency and locking, the
+enabled switch, the supported-version check and the bookkeeping that makes unpatching exact (OpenTelemetry's `BaseInstrumentor`, dd-trace's `patch/unpatch`).
 No framework is imported by this module: a hook module is imported only from its framework's
 post-import callback.
 
@@ -212,9 +212,6 @@ class _Registry:
         self.registered: set[str] = set()
         self.warned_versions: set[str] = set()
         self.waiting: set[str] = set()  # modules a helper thread waits for (imported by another thread)
-        # Set while this thread is inside wrapt.register_post_import_hook, which calls back at once for a
-        # module already in sys.modules, possibly one still being imported.
-        self._registering = threading.local()
 
     def hook(self, name: str) -> Hook:
         with self.lock:
@@ -230,7 +227,7 @@ class _Registry:
         may still be executing in another thread.
         """
         try:
-            self._patch(name, module, maybe_partial or getattr(self._registering, "active", False))
+            self._patch(name, module, maybe_partial)
         except Exception as exc:  # noqa: BLE001 - even strict mode must not break `import torch`
             report_internal_error(f"{name} hook setup", exc)  # strict mode records it: the test run fails
 
@@ -285,24 +282,20 @@ class _Registry:
 
     def register(self, name: str) -> None:
         """Patch `name`'s watched modules when imported (at once for those already imported)."""
-        import wrapt
+        from .importhooks import when_imported
 
         for module_name in WATCHES[name]:
             key = f"{name}:{module_name}"
             with self.lock:
                 first = key not in self.registered
                 self.registered.add(key)
-            if not first:
-                module = sys.modules.get(module_name)
-                if module is not None:
-                    self.on_import(name, module, maybe_partial=True)
-                continue
-            # Fires at once when the module is already imported, else right after its import.
-            self._registering.active = True
-            try:
-                wrapt.register_post_import_hook(lambda module, _n=name: self.on_import(_n, module), module_name)
-            finally:
-                self._registering.active = False
+            if first:
+                # Runs right after the module's import finishes, in the importing thread.
+                if not when_imported(module_name, lambda module, _n=name: self.on_import(_n, module)):
+                    continue
+            module = sys.modules.get(module_name)
+            if module is not None:
+                self.on_import(name, module, maybe_partial=True)
 
 
 _registry = _Registry()

@@ -76,7 +76,7 @@ def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
     replacements: dict[int, tuple[Any, Any]] = {}
     owners: set[int] = set()
     for owner, original, wrapper in originals:
-        replacements[id(original)] = (original, wrapper)
+        replacements.setdefault(id(original), (original, wrapper))  # the first binding wrapped is the public one
         owners.add(id(owner))
     if not replacements:
         return []

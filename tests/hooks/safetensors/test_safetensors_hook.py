@@ -189,12 +189,12 @@ def test_switched_off_and_uninstrumented(tmp_path: Path):
 
 # -- safe_open: the lazy reader (Hugging Face from_pretrained) -----------------------------------------------
 def test_safe_open_links_once_per_file_however_many_tensors_are_read(tmp_path: Path):
-    from safetensors import safe_open
-
     path = tmp_path / "weights.safetensors"
     with autolog.init("safetensors", "produce") as producer:
         st_numpy.save_file({"a": np.ones(3, dtype=np.float32), "b": np.zeros(2, dtype=np.float32)}, path)
     with autolog.init("safetensors", "consume") as consumer:
+        from safetensors import safe_open  # after init: the previous test's uninstrument() restored the original
+
         for _ in range(2):
             with safe_open(str(path), framework="numpy") as f:
                 assert sorted(f.keys()) == ["a", "b"]

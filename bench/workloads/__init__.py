@@ -2,5 +2,5 @@
 
 # workload name -> module in this package
 MODULES = {"startup": "startup", "save": "save", "load": "load", "joblib": "forest", "hashing": "hashing",
-           "upload": "upload", "incumbents": "incumbents"}
+           "upload": "upload", "incumbents": "incumbents", "stacks": "stacks"}
 NAMES = tuple(MODULES)

@@ -56,11 +56,11 @@ def startup_rows(ctx, work, skipped: list[str]) -> list[dict]:
         return {"inside": float(re.search(r"BENCH (\S+)", proc.stdout).group(1))}
 
     child(INIT)  # creates the home once
-    reps = 3 if ctx.quick else 6
+    reps = 2 if ctx.quick else 4
     log(f"stacks: start-up with {', '.join(frameworks)} imported, {reps} fresh interpreters each")
     res = alternate([("bare", lambda: child("pass")), ("init", lambda: child(INIT)),
                      ("alias", lambda: child(ALIAS_PASS.strip() + "\n_t = time.perf_counter()\n"
-                                             "aliases.rebind(fresh)"))], reps=reps, warmup=1)
+                                             "aliases.rebind(fresh)"))], reps=reps, warmup=0)
     label = " + ".join(frameworks)
     return [
         row("stacks", f"{label} imported, then `import autolog; autolog.init()`",

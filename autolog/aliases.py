@@ -42,12 +42,22 @@ def _modules(keep: tuple[str, ...] = ()) -> list[tuple[str, ModuleType]]:
             if module is not None and not _skipped(name, keep)]
 
 
-def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int],
-          keep: tuple[str, ...] = ()) -> list[tuple[ModuleType, str, Any, Any]]:
-    """(module, name, old value, new value) for every module global that is one of `replacements`' keys."""
+def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int], keep: tuple[str, ...] = (),
+          only: Iterable[str] | None = None) -> list[tuple[ModuleType, str, Any, Any]]:
+    """(module, name, old value, new value) for every module global that is one of `replacements`' keys.
+
+    `only`: the names of the modules to visit (those imported since a framework's import began), else all.
+    Each module costs one C-level pass (`set.isdisjoint` over the ids of its values); only a module that
+    holds a hit is walked name by name.
+    """
+    ids = set(replacements)
     found = []
-    for _name, module in _modules(keep):
-        if id(module) in skip:
+    if only is None:
+        modules = _modules(keep)
+    else:
+        modules = [(n, sys.modules.get(n)) for n in only if not _skipped(n, keep)]
+    for _name, module in modules:
+        if module is None or id(module) in skip:
             continue
         try:
             namespace = module.__dict__
@@ -56,6 +66,8 @@ def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int],
         if not isinstance(namespace, dict):
             continue
         try:
+            if ids.isdisjoint(map(id, namespace.values())):  # all in C: no other thread runs meanwhile
+                continue
             items = list(namespace.items())
         except RuntimeError:  # changed size while another thread imports into it: skip it this time
             continue
@@ -66,12 +78,13 @@ def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int],
     return found
 
 
-def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
+def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = (), only: Iterable[str] | None = None
            ) -> list[tuple[ModuleType, str, Any, Any]]:
     """Point module globals holding an original at its wrapper; return (module, name, original, wrapper).
 
     `originals` holds (owner, original, wrapper) of the patches just made; their owners are skipped, and so
     are the packages in `keep` (a hook's decision: joblib's own `numpy_pickle.dump` is cache traffic).
+    `only` limits the walk to the modules imported since the patched framework's import began.
     """
     replacements: dict[int, tuple[Any, Any]] = {}
     owners: set[int] = set()
@@ -81,7 +94,7 @@ def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
     if not replacements:
         return []
     rebound = []
-    for module, attr, original, wrapper in _walk(replacements, owners, keep):
+    for module, attr, original, wrapper in _walk(replacements, owners, keep, only):
         if module.__dict__.get(attr) is original:
             setattr(module, attr, wrapper)
             rebound.append((module, attr, original, wrapper))
@@ -89,6 +102,34 @@ def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
         logger.debug("autolog: rebound early aliases %s", ", ".join(f"{m.__name__}.{a}" for m, a, _, _ in rebound))
     if logger.isEnabledFor(logging.DEBUG):
         report_hidden([o for _owner, o, _w in originals])
+    return rebound
+
+
+def rebind_batch(groups: list[tuple[Any, list[tuple[Any, Any, Any]], tuple[str, ...]]]
+                 ) -> list[tuple[Any, ModuleType, str, Any, Any]]:
+    """`rebind` for several hooks in one walk (what `instrument()` patched at once): `groups` holds
+    (hook, originals, keep) and the result (hook, module, name, original, wrapper)."""
+    replacements: dict[int, tuple[Any, Any]] = {}
+    owner_of: dict[int, tuple[Any, tuple[str, ...]]] = {}
+    owners: set[int] = set()
+    for hook, originals, keep in groups:
+        for owner, original, wrapper in originals:
+            replacements.setdefault(id(original), (original, wrapper))
+            owner_of.setdefault(id(original), (hook, keep))
+            owners.add(id(owner))
+    if not replacements:
+        return []
+    rebound = []
+    for module, attr, original, wrapper in _walk(replacements, owners):
+        hook, keep = owner_of[id(original)]
+        if _skipped(module.__name__, keep) or module.__dict__.get(attr) is not original:
+            continue
+        setattr(module, attr, wrapper)
+        rebound.append((hook, module, attr, original, wrapper))
+    if rebound:
+        logger.debug("autolog: rebound early aliases %s", ", ".join(f"{m.__name__}.{a}" for _, m, a, _, _ in rebound))
+    if logger.isEnabledFor(logging.DEBUG):
+        report_hidden([o for _hook, originals, _keep in groups for _owner, o, _w in originals])
     return rebound
 
 

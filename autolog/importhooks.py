@@ -21,6 +21,7 @@ Callback = Callable[[ModuleType], None]
 
 _lock = threading.Lock()
 _pending: dict[str, list[Callback]] = {}
+_before: dict[str, frozenset[str]] = {}  # module name -> the modules already imported when its import began
 _installed = False
 _local = threading.local()
 
@@ -38,14 +39,25 @@ class _Loader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
+        try:
+            self._loader.exec_module(module)
+        except BaseException:
+            _before.pop(module.__name__, None)
+            raise
         module.__loader__ = self._loader
         if getattr(module, "__spec__", None) is not None and module.__spec__.loader is self:
             module.__spec__.loader = self._loader
         with _lock:
             callbacks = _pending.pop(module.__name__, ())
-        for callback in callbacks:
-            callback(module)
+        before = _before.pop(module.__name__, None)
+        previous = getattr(_local, "scope", None)
+        # The modules imported while this one was: the only ones that can hold its functions already.
+        _local.scope = None if before is None else [n for n in list(sys.modules) if n not in before]
+        try:
+            for callback in callbacks:
+                callback(module)
+        finally:
+            _local.scope = previous
 
 
 class _Finder:
@@ -74,10 +86,16 @@ class _Finder:
         if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec  # namespace package or legacy loader: imported as usual, no callback here
         spec.loader = _Loader(spec.loader)
+        _before[fullname] = frozenset(sys.modules)
         return spec
 
     def invalidate_caches(self) -> None:
         pass
+
+
+def imported_meanwhile() -> list[str] | None:
+    """Inside a callback: names of the modules imported while the module it is for was being imported."""
+    return getattr(_local, "scope", None)
 
 
 def when_imported(name: str, callback: Callback) -> bool:

@@ -140,16 +140,22 @@ class Hook:
                 self._patches.append(_Patch(owner, attr, current, ours[0].wrapper))
 
     # -- lifecycle (called by the registry) ----------------------------------------------------------
-    def rebind_aliases(self, since: int) -> None:
+    def fresh_originals(self, since: int) -> list[tuple[Any, Any, Any]]:
+        """(owner, original, wrapper) of the patches from index `since` on whose original can be aliased."""
+        return [(p.owner, p.original, p.wrapper) for p in self._patches[since:]
+                if p.original is not _MISSING and p.attr != "__init__"]
+
+    def rebind_aliases(self, since: int, only: list[str] | None = None) -> None:
         """After `patch()`: point early `from x import f` bindings of the originals just wrapped (patches from
         index `since` on) at their wrappers, remembering each so that `unpatch()` restores it."""
         from .aliases import rebind
 
-        fresh = [(p.owner, p.original, p.wrapper) for p in self._patches[since:]
-                 if p.original is not _MISSING and p.attr != "__init__"]
-        for module, attr, original, wrapper in rebind(fresh, self.keep_aliases_in):
-            with self._lock:
-                self._patches.append(_Patch(module, attr, original, wrapper))
+        for module, attr, original, wrapper in rebind(self.fresh_originals(since), self.keep_aliases_in, only):
+            self.add_alias(module, attr, original, wrapper)
+
+    def add_alias(self, module: ModuleType, attr: str, original: Any, wrapper: Any) -> None:
+        with self._lock:
+            self._patches.append(_Patch(module, attr, original, wrapper))
 
     def unpatch(self) -> None:
         """Restore every wrapped attribute, if it still holds our wrapper, and every alias of a wrapper."""
@@ -212,6 +218,7 @@ class _Registry:
         self.registered: set[str] = set()
         self.warned_versions: set[str] = set()
         self.waiting: set[str] = set()  # modules a helper thread waits for (imported by another thread)
+        self._batch = threading.local()  # inside instrument(): patches whose alias pass is done once at the end
 
     def hook(self, name: str) -> Hook:
         with self.lock:
@@ -258,7 +265,13 @@ class _Registry:
             with hook._lock:
                 hook._patched_modules.discard(module.__name__)
             raise
-        hook.rebind_aliases(since)
+        batch = getattr(self._batch, "pending", None)
+        if maybe_partial and batch is not None:
+            batch.append((hook, since))  # `instrument()` walks sys.modules once for every hook it patched
+        else:
+            from .importhooks import imported_meanwhile
+
+            hook.rebind_aliases(since, None if maybe_partial else imported_meanwhile())
 
     def _patch_when_imported(self, name: str, module_name: str) -> None:
         """Patch `module_name` from a helper thread once its import (held by someone else) has finished."""
@@ -350,16 +363,26 @@ def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
     wanted = _apply_environment(normalize_frameworks(frameworks))
     with _registry.lock:
         _registry.wanted.update(wanted)
-    for name, on in wanted.items():
-        if on:
-            hook = _registry.hooks.get(name)
-            if hook is not None:
-                hook.enabled = True
-            with guard(f"{name} hook setup"):
-                _registry.register(name)  # patches outside the registry lock (it may import submodules)
-        elif name in _registry.hooks:
-            _registry.hooks[name].enabled = False
-            _registry.hooks[name].unpatch()
+    _registry._batch.pending = batch = []
+    try:
+        for name, on in wanted.items():
+            if on:
+                hook = _registry.hooks.get(name)
+                if hook is not None:
+                    hook.enabled = True
+                with guard(f"{name} hook setup"):
+                    _registry.register(name)  # patches outside the registry lock (it may import submodules)
+            elif name in _registry.hooks:
+                _registry.hooks[name].enabled = False
+                _registry.hooks[name].unpatch()
+    finally:
+        _registry._batch.pending = None
+    with guard("alias pass"):
+        from .aliases import rebind_batch
+
+        for hook, module, attr, original, wrapper in rebind_batch(
+                [(hook, hook.fresh_originals(since), hook.keep_aliases_in) for hook, since in batch]):
+            hook.add_alias(module, attr, original, wrapper)
 
 
 def install_import_hooks() -> None:

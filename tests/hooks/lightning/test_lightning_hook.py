@@ -51,6 +51,12 @@ def data() -> DataLoader:
     return DataLoader(TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=16)
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lightning's default checkpoint folder is `./checkpoints`: keep it out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def trainer(epochs: int, callbacks=(), module=L) -> L.Trainer:
     return module.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_progress_bar=False,
                           enable_model_summary=False, accelerator="cpu", devices=1)
@@ -120,7 +126,7 @@ def test_trainer_save_checkpoint_and_the_pytorch_lightning_namespace(tmp_path: P
         fit = trainer(1, module=L)
         fit.fit(Regressor(), data())
         fit.save_checkpoint(tmp_path / "manual.ckpt")
-        legacy = pl.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        legacy = pl.Trainer(max_epochs=1, logger=False, default_root_dir=tmp_path, enable_progress_bar=False, enable_model_summary=False,
                             enable_checkpointing=False, accelerator="cpu", devices=1)
         legacy.fit(Legacy(), data())
         legacy.save_checkpoint(str(tmp_path / "legacy.ckpt"))

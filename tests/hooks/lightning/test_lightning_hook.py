@@ -180,11 +180,13 @@ def test_a_torch_save_streamed_into_an_fsspec_transaction_is_named_after_the_fin
 
 
 @pytest.mark.s3
-def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3_uri: str, tmp_path: Path):
+@pytest.mark.parametrize("torch_hook", [True, False], ids=["hash-from-memory", "torch-hook-off-read-back"])
+def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3_uri: str, tmp_path: Path,
+                                                                            torch_hook: bool):
     pytest.importorskip("s3fs")
     dirpath = f"{s3_uri}/ckpts"
     checkpoints = ModelCheckpoint(dirpath=dirpath, save_top_k=-1)
-    with autolog.init("lightning", "s3") as producer:
+    with autolog.init("lightning", "s3", frameworks={"torch": torch_hook}) as producer:
         trainer(2, [checkpoints]).fit(Regressor(), data())
     outputs = producer.models["output"]
     assert [(m.name, m.uri) for m in outputs] == [

@@ -119,7 +119,7 @@ class TransformersHook(Hook):
     watches = ("transformers.configuration_utils", "transformers.modeling_utils",
                "transformers.tokenization_utils_base", "transformers.trainer")
     distribution = "transformers"
-    min_version = (4, 40)
+    min_version = (4, 51)
     max_version = (6,)
 
     def patch(self, module: ModuleType) -> None:

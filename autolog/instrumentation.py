@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
 
+from .hookenv import apply_environment, disabled_from_environment
 from .log import guard, logger, report_internal_error
 
 HOOK_NAMES: tuple[str, ...] = ("torch", "tensorflow", "keras", "joblib", "xgboost", "safetensors", "lightning",
@@ -50,7 +51,6 @@ WATCHES: dict[str, tuple[str, ...]] = {
                      "transformers.tokenization_utils_base", "transformers.trainer"),
 }
 
-DISABLED_HOOKS_VARIABLE = "AUTOLOG_DISABLED_HOOKS"
 
 _MISSING = object()
 
@@ -314,26 +314,9 @@ class _Registry:
 _registry = _Registry()
 
 
-def disabled_from_environment() -> set[str]:
-    """Hooks named in `AUTOLOG_DISABLED_HOOKS` (comma-separated); an unknown name is a ValueError naming it."""
-    raw = os.environ.get(DISABLED_HOOKS_VARIABLE, "")
-    names = {part.strip().lower() for part in raw.split(",") if part.strip()}
-    unknown = sorted(names - set(HOOK_NAMES))
-    if unknown:
-        raise ValueError(f"{DISABLED_HOOKS_VARIABLE} names unknown hook {unknown[0]!r}; known hooks: "
-                         f"{', '.join(HOOK_NAMES)}")
-    return names
-
-
-def _disabled_everywhere() -> bool:
-    from .config import load_settings
-
-    return load_settings().disable
-
-
 def normalize_frameworks(frameworks: bool | Mapping[str, bool] | None) -> dict[str, bool]:
     """{hook name: wanted} from `init(frameworks=...)`; an unknown name or type is an error naming it."""
-    disabled_from_environment()  # validated here too, so that `init` fails before recording anything
+    disabled_from_environment(HOOK_NAMES)  # validated here too, so that `init` fails before recording anything
     if frameworks is None or frameworks is True:
         return {name: True for name in HOOK_NAMES}
     if frameworks is False:
@@ -346,21 +329,13 @@ def normalize_frameworks(frameworks: bool | Mapping[str, bool] | None) -> dict[s
     return {name: bool(frameworks.get(name, True)) for name in HOOK_NAMES}
 
 
-def _apply_environment(wanted: dict[str, bool]) -> dict[str, bool]:
-    """`AUTOLOG_DISABLE=1` turns every hook off, `AUTOLOG_DISABLED_HOOKS` the ones it names."""
-    if _disabled_everywhere():
-        return {name: False for name in HOOK_NAMES}
-    off = disabled_from_environment()
-    return {name: on and name not in off for name, on in wanted.items()}
-
-
 def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
     """Patch the wanted frameworks now if imported, else as soon as they are imported.
 
     Idempotent. A hook set to False is unpatched. `AUTOLOG_DISABLE=1` turns every hook off, and
     `AUTOLOG_DISABLED_HOOKS=keras,joblib` the hooks it names.
     """
-    wanted = _apply_environment(normalize_frameworks(frameworks))
+    wanted = apply_environment(normalize_frameworks(frameworks), HOOK_NAMES)
     with _registry.lock:
         _registry.wanted.update(wanted)
     _registry._batch.pending = batch = []
@@ -392,7 +367,7 @@ def install_import_hooks() -> None:
         if os.environ.get("AUTOLOG_DISABLE", "").strip().lower() in ("1", "true", "yes", "on"):
             return
         try:
-            off = disabled_from_environment()
+            off = disabled_from_environment(HOOK_NAMES)
         except ValueError as exc:
             logger.warning("autolog: %s; no hook is attached until init() (which raises this error)", exc)
             return

@@ -121,7 +121,7 @@ class LightningHook(Hook):
     name = "lightning"
     watches = ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io")
     distribution = ("lightning", "pytorch-lightning", "lightning-fabric")
-    min_version = (2, 0)
+    min_version = (2, 4)
     max_version = (3,)
 
     def patch(self, module: ModuleType) -> None:

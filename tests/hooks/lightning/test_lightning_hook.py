@@ -204,3 +204,20 @@ def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3
     with autolog.init("lightning", "s3-reload") as consumer:
         Regressor.load_from_checkpoint(f"{dirpath}/epoch=1-step=4.ckpt")
     assert [(m.name, m.task_id) for m in consumer.models["input"]] == [("epoch=1-step=4.ckpt", producer.id)]
+
+
+def test_lightning_example_runs(home: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "lightning_train.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    proc = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (train,) = autolog.Task.query(project="lightning-example", task="train")
+    (resume,) = autolog.Task.query(project="lightning-example", task="resume")
+    names = [m.name for m in train.models["output"]]
+    assert names.count("last.ckpt") == 4 and "epoch=0-step=8.ckpt" in names and "epoch=3-step=32.ckpt" in names
+    assert resume.models["input"] and all(m.task_id == train.id for m in resume.models["input"])
+    assert "lineage of task 2:" in proc.stdout and "made by task lightning-example/train" in proc.stdout

@@ -111,3 +111,20 @@ def test_resume_from_checkpoint_links_the_folder_and_no_file_inside_it(tmp_path:
     assert (linked.name, linked.task_id) == ("checkpoint-4", producer.id)
     assert [m.name for m in consumer.models["output"]] == ["checkpoint-6"]
     assert [m for m in autolog.Model.query() if m.task_id is None] == []
+
+
+def test_hf_example_runs(home: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "hf_finetune.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    proc = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (train,) = autolog.Task.query(project="hf-example", task="train")
+    (resume,) = autolog.Task.query(project="hf-example", task="resume")
+    assert [m.name for m in train.models["output"]] == ["checkpoint-2", "checkpoint-4", "final"]
+    assert sorted(m.name for m in resume.models["input"]) == ["checkpoint-2", "final"]
+    assert all(m.task_id == train.id for m in resume.models["input"])
+    assert "made by task hf-example/train" in proc.stdout

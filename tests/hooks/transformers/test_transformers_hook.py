@@ -128,3 +128,20 @@ def test_hf_example_runs(home: Path, tmp_path: Path):
     assert sorted(m.name for m in resume.models["input"]) == ["checkpoint-2", "final"]
     assert all(m.task_id == train.id for m in resume.models["input"])
     assert "made by task hf-example/train" in proc.stdout
+
+
+def test_transformers_early_safetensors_bindings_are_rebound_when_imported_before_autolog(run_py):
+    proc = run_py("""
+        import json
+        import safetensors, safetensors.torch
+        from transformers import modeling_utils           # binds safe_save_file and safe_open at its import
+        kept = {"save": safetensors.torch.save_file, "open": safetensors.safe_open}
+        import autolog
+        task = autolog.init("hf", "early")
+        rebound = [modeling_utils.safe_save_file is safetensors.torch.save_file,
+                   modeling_utils.safe_save_file is not kept["save"], modeling_utils.safe_open is not kept["open"]]
+        autolog.uninstrument()
+        restored = [modeling_utils.safe_save_file is kept["save"], modeling_utils.safe_open is kept["open"]]
+        print(json.dumps([rebound, restored]))
+    """)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[True, True, True], [True, True]]

@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 from ..harness import alternate, clock, log, row, settle, single
-from .common import Switch, parse, write_rows
+from .common import InlineTimer, Switch, parse, write_rows
 
 MB = 1_000_000
 TIMED = ("{imports}\nimport time; _t = time.perf_counter()\n{body}\nprint('BENCH', time.perf_counter() - _t)")
@@ -94,6 +94,7 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
     switch = Switch(ctx, "stacks", str(work / "remote"))
+    timer = InlineTimer()  # autolog's own work on the caller's thread (resolve, protect, stage, queue)
     trainer = L.Trainer(max_epochs=0, logger=False, enable_progress_bar=False, enable_model_summary=False,
                         enable_checkpointing=False, accelerator="cpu", devices=1)
     trainer.fit(Big(), torch.utils.data.DataLoader([torch.zeros(1)]))
@@ -111,12 +112,14 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
     def round_(on: bool, settled: bool = False):
         def run() -> dict:
             switch.on() if on else switch.off(cloud_io_save)
-            latencies = []
+            latencies, inline = [], []
             for _ in range(saves):
                 path = folder / f"epoch={next(counter)}.ckpt"
+                timer.take()
                 t = clock()
                 trainer.save_checkpoint(path)
                 latencies.append(clock() - t)
+                inline.append(timer.take())
                 sizes.append(os.path.getsize(path))
                 if settled:
                     switch.task.flush()  # untimed: the previous snapshot's hash and copy are done
@@ -126,7 +129,7 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
             for f in folder.iterdir():
                 f.unlink()
             settle()
-            return {"save": latencies}
+            return {"save": latencies, "inline": inline}
         return run
 
     log(f"stacks: Lightning 100 MB checkpoint, {saves} saves per round")
@@ -139,7 +142,9 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
                 note="the previous snapshot's hashing and 100 MB copy compete with the next save"),
             row("stacks", case, "per-save latency, previous snapshot done (target ≤ 1.05×)", "s",
                 ("Lightning alone", res["off"]["save"]), ("Lightning + autolog", res["settled"]["save"]),
-                target=1.05)]
+                target=1.05),
+            single("stacks", case, "autolog code on the caller's thread, per save", "s", "autolog",
+                   res["on"]["inline"] + res["settled"]["inline"])]
 
 
 def main(argv: list[str]) -> None:

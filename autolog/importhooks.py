@@ -5,8 +5,8 @@ that registering costs microseconds: importing `wrapt.importer` pulls in `import
 on every `import autolog`, before any framework is even used. wrapt itself is imported only when a hook
 patches. A finder first on `sys.meta_path` answers only for registered names, asks the other finders
 for the real spec and wraps its loader so that, once the module has executed, the callbacks run (in the
-importing thread, the module already in `sys.modules`). The loader is put back on the module and its spec
-afterwards, so nothing that inspects `__loader__` later sees ours.
+importing thread, the module already in `sys.modules`). The real loader is put back on the module and its
+spec before the module's code runs, so nothing that inspects `__loader__` sees ours.
 """
 
 from __future__ import annotations
@@ -39,14 +39,17 @@ class _Loader:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        # The real loader goes back on the module before its code runs: code that inspects `__loader__` or
+        # `__spec__.loader` during or after the import sees the framework's own loader, never this one.
+        if getattr(module, "__loader__", None) is self:
+            module.__loader__ = self._loader
+        if getattr(module, "__spec__", None) is not None and module.__spec__.loader is self:
+            module.__spec__.loader = self._loader
         try:
             self._loader.exec_module(module)
         except BaseException:
             _before.pop(module.__name__, None)
             raise
-        module.__loader__ = self._loader
-        if getattr(module, "__spec__", None) is not None and module.__spec__.loader is self:
-            module.__spec__.loader = self._loader
         with _lock:
             callbacks = _pending.pop(module.__name__, ())
         before = _before.pop(module.__name__, None)

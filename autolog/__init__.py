@@ -3,9 +3,11 @@
     import autolog
     task = autolog.init("mnist", "train", output_uri="s3://team-models/")
 
-From then on every model saved with PyTorch, TensorFlow, Keras, joblib, XGBoost or safetensors is a
-registered snapshot, and every load is linked to the task that produced it. `import autolog` is cheap:
-it imports no ML framework, numpy, pandas or SQLAlchemy; the public names load on first use.
+From then on every model saved with PyTorch, TensorFlow, Keras, joblib, XGBoost, safetensors, Lightning or
+Hugging Face transformers is a registered snapshot, and every load is linked to the task that produced it.
+`import autolog` is cheap: it imports no ML framework, numpy, pandas or SQLAlchemy; the public names load on
+first use. It does register the hooks' post-import callbacks (wrapt), so a framework imported later is
+patched the moment it is imported, and one already imported is patched now, aliases included.
 """
 
 from __future__ import annotations
@@ -57,3 +59,12 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+def _install_import_hooks() -> None:
+    from .instrumentation import install_import_hooks
+
+    install_import_hooks()
+
+
+_install_import_hooks()

@@ -181,6 +181,10 @@ class Recorder:
         if any(row["task_id"] == job.task_id for row in candidates):
             return  # a task does not become an input of itself
         produced = [row for row in candidates if row["task_id"] is not None]
+        # Same bytes saved under several names (Lightning's `last.ckpt` next to `epoch=2-step=6.ckpt`): prefer
+        # the snapshot named like the file that was read.
+        named = os.path.basename(job.path.rstrip("/"))
+        produced.sort(key=lambda row: row["name"] != named)
         model = (produced or candidates or [None])[0]
         if model is None:
             model = self.store.import_model({

@@ -243,6 +243,17 @@ class Task:
         self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
         return Model._from_row(row)
 
+    def _record_remote_output(self, uri: str, digest: str, size: int, framework: str) -> Model | None:
+        """A snapshot the framework itself wrote to a remote `uri` (Lightning through fsspec): recorded there,
+        with the hash of the bytes it wrote; nothing staged, nothing copied."""
+        from .remote_models import remote_output_row
+
+        if self._ignored(uri):
+            return None
+        row = remote_output_row(self, next(self._output_seq), uri, digest, size, framework)
+        self._session.store.write("insert", "models", row)
+        return Model._from_row(row)
+
     def _record_input(self, target: Target, framework: str) -> None:
         if self._ignored(target.path):
             return

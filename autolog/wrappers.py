@@ -11,8 +11,10 @@ Contract (from sentry-python and MLflow's `safe_patch`, without their size):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
+from collections.abc import Iterator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from .instrumentation import Hook
 
 _inside_captured_call: contextvars.ContextVar[bool] = contextvars.ContextVar("autolog_inside_call", default=False)
+# Set by an outer captured call that needs to see where its nested saves wrote (Lightning's `_atomic_save` to
+# object storage hashes the `BytesIO` that `torch.save` filled): called with each nested save's destination.
+_nested_observer: contextvars.ContextVar[Callable[[Any], None] | None] = contextvars.ContextVar(
+    "autolog_nested_observer", default=None)
 
 # What a target finder may return: a path, an open file with a path, a Target, or None (not recorded).
 TargetLike = Union[str, os.PathLike, "recording.Target", Any, None]
@@ -45,6 +51,16 @@ def arg(position: int, keyword: str) -> TargetFinder:
 def suppressed() -> bool:
     """True inside a captured call: nested saves/loads are part of the outer one."""
     return _inside_captured_call.get()
+
+
+@contextlib.contextmanager
+def observing_nested_saves(observer: Callable[[Any], None]) -> Iterator[None]:
+    """While the block runs, `observer(destination)` is called after each nested captured save returns."""
+    token = _nested_observer.set(observer)
+    try:
+        yield
+    finally:
+        _nested_observer.reset(token)
 
 
 def _framework(framework: FrameworkName, instance: Any, args: tuple, kwargs: dict) -> str:
@@ -76,7 +92,13 @@ def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: Framewor
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if _bypass(hook):
-            return wrapped(*args, **kwargs)
+            observer = _nested_observer.get() if _inside_captured_call.get() and hook.enabled else None
+            if observer is None or target is None:
+                return wrapped(*args, **kwargs)
+            result = wrapped(*args, **kwargs)
+            with guard(where):
+                observer(target(instance, args, kwargs))
+            return result
         found = None
         with guard(where):
             found = recording.resolve_target(target(instance, args, kwargs)) if target else None

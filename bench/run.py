@@ -28,7 +28,7 @@ from . import ROOT
 from .workloads import NAMES
 
 RESULTS = ROOT / "bench" / "results"
-QUICK_SKIPS = {"incumbents"}
+QUICK_SKIPS = {"incumbents", "stacks"}
 
 
 def machine() -> dict[str, Any]:

@@ -13,7 +13,9 @@ Aliases, decided: only the public bindings `joblib.dump` and `joblib.load` are w
 `joblib.numpy_pickle.dump/load` are left alone on purpose: joblib's own machinery calls them
 (`Memory` writes and reads its cache through `numpy_pickle.dump/load`; `Parallel`'s memmapping of large
 arrays uses `_memmapping_reducer`'s own `dump` binding), and that traffic is cache, not models.
-A user calling `joblib.numpy_pickle.dump` directly is therefore not recorded. scikit-learn's dataset
+A user calling `joblib.numpy_pickle.dump` directly is therefore not recorded, and the core's alias pass
+leaves every binding inside the `joblib` package alone (`keep_aliases_in`); a user module's early
+`from joblib import dump, load` is rebound. scikit-learn's dataset
 fetchers (`fetch_20newsgroups`, `fetch_covtype`, ...) cache their downloads with `joblib.dump/load`: a call
 made from `sklearn.datasets` is not recorded either (one look at the calling frame).
 """
@@ -65,6 +67,7 @@ class JoblibHook(Hook):
     name = "joblib"
     watches = ("joblib",)
     distribution = "joblib"
+    keep_aliases_in = ("joblib",)
     min_version = (1, 0)
     max_version = (2,)
 

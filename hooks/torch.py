@@ -3,9 +3,11 @@
 Recorded: saves to a path (str / PathLike) or to an open file that has a path; loads likewise
 (state dicts, whole pickled modules, `weights_only` loads, TorchScript archives that `torch.load`
 hands to `torch.jit.load`, and `.safetensors` files that it hands to `safetensors.torch.load_file`).
-Not recorded: saves into `BytesIO` or other pathless buffers (Lightning writes checkpoints that way and
-then through fsspec), which have no file to snapshot; `torch.jit.save` / a direct `torch.jit.load`
-(TorchScript export is not in the hook's contract).
+A save streamed into an fsspec transaction (`with fs.transaction: with fs.open(p, "wb") as f: torch.save(x, f)`)
+is staged from the transaction's temporary file and named and recorded after the final path `p`.
+Not recorded: saves into `BytesIO` or other pathless buffers, which have no file to snapshot (Lightning
+writes checkpoints that way: the lightning hook records them, and the nested `torch.save` counts once);
+`torch.jit.save` / a direct `torch.jit.load` (TorchScript export is not in the hook's contract).
 
 Aliases (checked against torch 2.13): `torch.save is torch.serialization.save` and
 `torch.load is torch.serialization.load` — one function each, two module bindings, and no other torch

@@ -2,5 +2,5 @@
 
 # workload name -> module in this package
 MODULES = {"startup": "startup", "save": "save", "load": "load", "joblib": "forest", "hashing": "hashing",
-           "upload": "upload", "storage": "storage", "incumbents": "incumbents"}
+           "upload": "upload", "storage": "storage", "incumbents": "incumbents", "stacks": "stacks"}
 NAMES = tuple(MODULES)

@@ -178,3 +178,21 @@ def test_switched_off_and_uninstrumented(tmp_path: Path):
         assert st_numpy.save_file is original
         st_numpy.save_file(arrays(), tmp_path / "uninstrumented.safetensors")
     assert task.models["output"] == []
+
+
+# -- safe_open: the lazy reader (Hugging Face from_pretrained) -----------------------------------------------
+def test_safe_open_links_once_per_file_however_many_tensors_are_read(tmp_path: Path):
+    path = tmp_path / "weights.safetensors"
+    with autolog.init("safetensors", "produce") as producer:
+        st_numpy.save_file({"a": np.ones(3, dtype=np.float32), "b": np.zeros(2, dtype=np.float32)}, path)
+    with autolog.init("safetensors", "consume") as consumer:
+        from safetensors import safe_open  # after init: the previous test's uninstrument() restored the original
+
+        for _ in range(2):
+            with safe_open(str(path), framework="numpy") as f:
+                assert sorted(f.keys()) == ["a", "b"]
+                assert f.get_tensor("a").sum() == 3 and f.get_tensor("b").sum() == 0
+        assert [m.name for m in consumer.models["input"]] == ["weights.safetensors"]
+        st_numpy.load_file(path)  # load_file is built on safe_open: still the same single link
+    (linked,) = consumer.models["input"]
+    assert (linked.task_id, linked.name) == (producer.id, "weights.safetensors")

@@ -1,0 +1,135 @@
+"""Lightning: every checkpoint file is one snapshot named after it, every checkpoint load links its producer.
+
+Watched: `lightning.fabric.utilities.cloud_io` (the `lightning` package) and
+`lightning_fabric.utilities.cloud_io` (what `pytorch_lightning` uses). Framework name: `lightning`.
+
+Saves: `_atomic_save(checkpoint, filepath)` is the one function that writes a checkpoint file for
+`Trainer.save_checkpoint`, `ModelCheckpoint` (top-k, `last.ckpt`) and `Fabric.save` (through
+`TorchCheckpointIO`). It is the right interception point on both releases: 2.6 builds the bytes with
+`torch.save(checkpoint, BytesIO())` and writes them through fsspec (a `torch.save` hook sees no path); the
+next release streams `torch.save` into an fsspec transaction (a temporary name until commit). Wrapping it,
+the snapshot is taken after the transaction committed, at the real path (`epoch=2-step=48.ckpt`), and the
+nested `torch.save` counts once. A `filepath` on object storage (`s3://...`) is recorded at that URI without a
+second copy: the hash comes from the `BytesIO` that `torch.save` filled (seen through the torch hook), or, when
+the torch hook is off, from reading the object back once. `ModelCheckpoint` deleting an older top-k file later
+loses nothing: the snapshot's bytes were staged (hard link) when the save returned.
+
+Loads: `_load(path_or_url)` (imported as `pl_load`) is what `LightningModule.load_from_checkpoint`,
+`Trainer.fit/validate/test/predict(ckpt_path=...)` (after resolving `"best"`/`"last"`) and `Fabric.load` read
+through; it links the snapshot with those bytes. A load inside the task that saved it links nothing.
+
+Aliases: `torch_io.py` and `core/saving.py` bind `_atomic_save` / `_load as pl_load` with `from ... import`;
+they are rebound by the core's alias pass when imported before the patch, and pick up the wrapper otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from autolog import recording
+from autolog.instrumentation import Hook
+from autolog.log import guard
+from autolog.wrappers import _bypass, _call_once, arg, load_wrapper, observing_nested_saves
+
+FRAMEWORK = "lightning"
+_filepath = arg(1, "filepath")
+_load_source = arg(0, "path_or_url")
+
+
+def _remote(path: Any) -> str | None:
+    """The URI when `path` is on a non-local fsspec file system, else None."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    text = os.fspath(path)
+    if "://" not in text or text.startswith("file://"):
+        return None
+    return text
+
+
+def _hash_remote(uri: str) -> tuple[str, int]:
+    """Fallback when no in-memory bytes were seen: read the object back once."""
+    import fsspec
+    from blake3 import blake3
+
+    hasher, size = blake3(), 0
+    with fsspec.open(uri, "rb") as f:
+        while chunk := f.read(8 << 20):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def _save_wrapper(hook: Hook) -> Callable[..., Any]:
+    """`_atomic_save(checkpoint, filepath)`: guarded before, the call once, guarded after (see wrappers)."""
+    where = "lightning save"
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        if _bypass(hook):
+            return wrapped(*args, **kwargs)
+        found, uri, buffers = None, None, []
+        with guard(where):
+            destination = _filepath(instance, args, kwargs)
+            uri = _remote(destination)
+            if uri is None:
+                found = recording.resolve_target(destination)
+                recording.protect_previous(found)
+        if uri is None:
+            result = _call_once(wrapped, args, kwargs)
+        else:
+            def seen(dest: Any) -> None:
+                if isinstance(dest, io.BytesIO):
+                    buffers.append(dest)
+
+            with observing_nested_saves(seen):
+                result = _call_once(wrapped, args, kwargs)
+        with guard(where):
+            if uri is None:
+                recording.record_save(found, FRAMEWORK)
+            elif buffers:
+                recording.record_remote_save(uri, buffers[-1].getbuffer(), FRAMEWORK)
+            else:
+                digest, size = _hash_remote(uri)
+                recording.record_remote_save(uri, None, FRAMEWORK, digest=digest, size=size)
+        return result
+
+    return wrapper
+
+
+def _load_wrapper(hook: Hook) -> Callable[..., Any]:
+    """`_load(path_or_url, ...)`: local files link by content (the generic load wrapper), URIs by location."""
+    local = load_wrapper(hook, target=_load_source, framework=FRAMEWORK)
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        uri = None
+        with guard("lightning load"):
+            uri = _remote(_load_source(instance, args, kwargs))
+        if uri is None or _bypass(hook) or uri.startswith(("http://", "https://")):
+            return local(wrapped, instance, args, kwargs)
+        result = _call_once(wrapped, args, kwargs)
+        with guard("lightning load"):
+            recording.record_remote_load(uri, FRAMEWORK)
+        return result
+
+    return wrapper
+
+
+class LightningHook(Hook):
+    name = "lightning"
+    watches = ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io")
+    distribution = ("lightning", "pytorch-lightning", "lightning-fabric")
+    min_version = (2, 4)
+    max_version = (3,)
+
+    def patch(self, module: ModuleType) -> None:
+        # _atomic_save(checkpoint, filepath): the single writer of checkpoint files (Trainer, ModelCheckpoint,
+        # Fabric); after it returns the file exists under its final name, transaction committed.
+        self.wrap(module, "_atomic_save", _save_wrapper(self))
+        # _load(path_or_url, map_location=None, ...): the single reader of checkpoint files (pl_load).
+        self.wrap(module, "_load", _load_wrapper(self))
+
+
+HOOK = LightningHook

@@ -141,7 +141,7 @@ def record_save(target: Target | None, framework: str) -> None:
         return
     model = task._record_output(target, framework, name=os.path.basename(target.final_path))
     if model is not None:
-        task._session.store.write("update", "models", model.id, {"local_path": target.final_path})
+        task._session.store.queue_update("models", model.id, {"local_path": target.final_path})
 
 
 def record_folder_save(path: str, framework: str) -> None:

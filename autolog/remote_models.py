@@ -36,12 +36,12 @@ def link_remote_input(task: Task, uri: str, framework: str) -> None:
     store = task._session.store
 
     def link() -> None:
-        rows = store.call("select", "models", {"uri": uri}, order_by=("created",), desc=True)
+        rows = store.select("models", {"uri": uri}, order_by=("created",), desc=True)
         if any(row["task_id"] == task.id for row in rows):
             return  # a task does not become an input of itself
         if not rows:
             logger.debug("autolog: %s was loaded but no snapshot was recorded there; not linked", uri)
             return
-        store.call("link_input", task.id, rows[0]["id"], seq, time.time())
+        store.link_input(task.id, rows[0]["id"], seq, time.time())
 
     recorder.worker.submit(link)

@@ -251,7 +251,7 @@ class Task:
         if self._ignored(uri):
             return None
         row = remote_output_row(self, next(self._output_seq), uri, digest, size, framework)
-        self._session.store.write("insert", "models", row)
+        self._session.store.queue_insert("models", row)
         return Model._from_row(row)
 
     def _record_input(self, target: Target, framework: str) -> None:

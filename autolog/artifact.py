@@ -4,7 +4,7 @@
 cannot be written raises at once, with nothing recorded), records the row, and hands the file to the
 recorder and uploader like a model snapshot: hashed in the background, then copied to
 `{output_uri or the home's local store}/{project}/{task}.{id}/artifacts/{seq}_{name}{suffix}`.
-The artifact name is free text; only its `safe_segment` ever reaches a path. Fetching goes through the
+The artifact name is free text; only its `safe_segment` ever reaches a path (`autolog.layout`). Fetching goes through the
 content-addressed cache, so every byte is checked against the recorded hash.
 """
 
@@ -25,10 +25,10 @@ from . import serializers
 from .archive import ZipLimits, extract_zip
 from .errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
 from .host import host_name
+from .layout import artifact_uri
 from .model import _when
 from .paths import copy_file
 from .recorder import SnapshotJob
-from .storage import join, safe_segment
 
 if TYPE_CHECKING:
     from .session import Session
@@ -85,7 +85,7 @@ class Artifact:
 
     @staticmethod
     def _session() -> Session:
-        from .lifecycle import get_session
+        from .current import get_session
 
         return get_session()
 
@@ -177,24 +177,6 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-def artifact_base(task: Task) -> str:
-    """Where a task's artifacts go: its output_uri, else the home's local store, with the same layout."""
-    base = task._remote_base()
-    if base:
-        return base
-    local = task._session.settings.local_store_uri
-    return join(local, safe_segment(task.project), f"{safe_segment(task.name)}.{task.id}")
-
-
-def _next_seq(task: Task) -> int:
-    if task._live:
-        return next(task._artifact_seq)
-    # A task fetched by id: continue after what is recorded, never reuse a remote name.
-    rows = task._session.store.select("artifacts", {"task_id": task.id}, order_by=("seq",), desc=True,
-                                      limit=1)
-    return (rows[0]["seq"] + 1) if rows else 1
-
-
 def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, Any] | None = None,
                     wait: bool = False) -> Artifact:
     """`task.upload_artifact(name, obj, metadata=..., wait=...)`: the usage is in `Task.upload_artifact`."""
@@ -219,9 +201,8 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    seq = _next_seq(task)
-    stem, suffix = safe_segment(name), serializers.stored_suffix(file_name)
-    dest = join(artifact_base(task), "artifacts", f"{seq}_{stem if stem.endswith(suffix) else stem + suffix}")
+    seq = task.next_artifact_number()
+    dest = artifact_uri(task.artifact_folder(), seq, name, file_name)
     row = {"id": artifact_id, "task_id": task.id, "seq": seq, "name": name, "type": serializer.type,
            "file_name": file_name, "uri": None, "size": None, "hash": None,
            "metadata": json.dumps({**user_metadata, PREVIEW_KEY: written.preview}), "created": time.time(),
@@ -249,14 +230,3 @@ def task_artifacts(task: Task) -> dict[str, Artifact]:
         if not row["replaced"] or row["name"] not in found:
             found[row["name"]] = Artifact._from_row(row)
     return found
-
-
-def find_artifact(task_id: str, name: str) -> Artifact:
-    """The artifact `name` of task `task_id` (for `autolog get`); unknown -> `NotFoundError` listing the names."""
-    from .task import Task
-
-    artifacts = Task.get_task(task_id).artifacts
-    if name not in artifacts:
-        known = ", ".join(repr(n) for n in artifacts) or "none"
-        raise NotFoundError(f"task {task_id} has no artifact {name!r} (it has: {known})")
-    return artifacts[name]

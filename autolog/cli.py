@@ -241,7 +241,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         raise SystemExit(f"autolog: no task or model with id {args.id!r}")
     task = Task._from_row(_session(), row)
     if args.artifact is not None:
-        from .artifact import find_artifact
+        from .task import find_artifact
 
         print(find_artifact(task.id, args.artifact).get_local_copy())
         return 0

@@ -26,3 +26,10 @@ class PickleNotAllowedError(AutologError):
 class StoreUnavailableError(AutologError):
     """The metadata store (the tracking URL's database) cannot be reached: the server is down, refuses the
     connection, or does not answer within a few seconds. The message shows the URL with its password masked."""
+
+
+class StoreUnavailable(StoreUnavailableError):
+    """Internal: the store cannot take this operation now (not opened, deleted, unwritable, or stopped), and the
+    user was already warned once: the public `StoreUnavailableError`, kept apart so background failures of
+    this kind are not reported again as internal errors. (Here, not in `autolog.store`, so that the worker
+    thread's error filter needs no import of the store: `autolog.store` imports the worker.)"""

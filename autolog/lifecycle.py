@@ -27,38 +27,21 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from . import current
 from .config import load_settings
+from .current import current_task, get_session
 from .log import strict, swallowed_in_strict_mode
 from .session import Session
 from .task import ABORTED, COMPLETED, FAILED, Task
 
-_lock = threading.RLock()
-_current: Task | None = None
-_session: Session | None = None
+__all__ = ["current_task", "get_session", "init"]
+
+_lock = current.lock
 _hooks_installed = False
 _uncaught: list[BaseException] = []
 _inherited: list[Session] = []  # a forked child keeps its parent's session alive and untouched
 _exited = False
 _previous_excepthook: Callable[[type[BaseException], BaseException, Any], Any]  # set when the hooks install
-
-
-def current_task() -> Task | None:
-    """The task hooks record into, or None."""
-    return _current
-
-
-def get_session() -> Session:
-    """The session for the current settings, created on first use."""
-    global _session
-    with _lock:
-        if _current is not None and _session is not None:
-            return _session
-        settings = load_settings()
-        if _session is None or _session.settings != settings:
-            if _session is not None:
-                _session.close(settings.upload_timeout)
-            _session = Session(settings)
-        return _session
 
 
 def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
@@ -115,7 +98,6 @@ def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = 
     exception leaves the block (it propagates). Otherwise it ends at interpreter exit, after pending uploads
     finish (up to `upload_timeout`): `completed`, or `failed` after an uncaught exception.
     """
-    global _current
     from .instrumentation import instrument, normalize_frameworks
 
     project, task = _check_text("project", project), _check_text("task", task)
@@ -128,24 +110,18 @@ def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = 
     with _lock:
         settings = load_settings()
         uri = _resolve_output_uri(output_uri, settings.default_output_uri)
-        if _current is not None:
-            _current.close(COMPLETED, timeout=settings.upload_timeout)
+        previous = current_task()
+        if previous is not None:
+            previous.close(COMPLETED, timeout=settings.upload_timeout)
         session = get_session()
         new = Task._create(session, project, task, uri, tags, ignore)
-        _current = new
+        current.set_current(new)
         _install_process_hooks()
     instrument(wanted)
     from .sync import recover
 
     session.recorder.worker.submit(recover, session)
     return new
-
-
-def _forget(task: Task) -> None:
-    global _current
-    with _lock:
-        if _current is task:
-            _current = None
 
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
@@ -160,7 +136,7 @@ def _end_process(status: str | None = None) -> None:
         if _exited:
             return
         _exited = True
-    task, session = _current, _session
+    task, session = current._current, current._session
     if task is not None and task._live and task._row.get("pid") == os.getpid():
         status = status or (FAILED if _uncaught else COMPLETED)
         task.close(status, timeout=task._session.settings.upload_timeout)
@@ -200,11 +176,10 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _current, _session, _exited
-    if _session is not None:
-        _inherited.append(_session)  # never closed or collected here: its SQLite handles are the parent's
-    _current = None
-    _session = None
+    global _exited
+    session = current.detach()
+    if session is not None:
+        _inherited.append(session)  # never closed or collected here: its SQLite handles are the parent's
     _exited = False
 
 

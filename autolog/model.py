@@ -47,7 +47,7 @@ class Model:
 
     @staticmethod
     def _session() -> Session:
-        from .lifecycle import get_session
+        from .current import get_session
 
         return get_session()
 

@@ -13,28 +13,12 @@ import contextvars
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import lifecycle
+from .target import Target
 
-
-@dataclass(frozen=True)
-class Target:
-    """A saved or loaded model on local disk.
-
-    `path` is absolute: a file, a directory, or a prefix (TF checkpoints) whose member files are given
-    in `files`. `from_open_file` marks a save made into an open file object, whose path may be reused
-    by the user before we can hard-link it, so its bytes are copied at once.
-    """
-
-    path: str
-    files: tuple[str, ...] | None = None
-    from_open_file: bool = False
-    file_object: Any = field(default=None, compare=False, repr=False)
-    # A save into an fsspec transaction writes a temporary file (`path`) that becomes `final_path` on commit:
-    # the snapshot is named and recorded after the final path, its bytes staged from the temporary file.
-    final_path: str | None = None
+__all__ = ["Target", "active", "covering", "protect_previous", "record_load", "record_save", "resolve_target"]
 
 
 # Folders whose files a framework reads as part of a folder it loads as a whole, while a call runs (a Hugging
@@ -127,21 +111,15 @@ def protect_previous(target: Target | None) -> None:
     A TF checkpoint prefix or a SavedModel directory counts member by member: TF rewrites `.index` in place.
     """
     task = lifecycle.current_task()
-    if target is not None and task is not None and not target.from_open_file:
-        task._session.staging.protect(target.path, target.files)
+    if target is not None and task is not None:
+        task.protect(target)
 
 
 def record_save(target: Target | None, framework: str) -> None:
     """After a successful save: register one output snapshot on the current task."""
     task = lifecycle.current_task()
-    if target is None or task is None:
-        return
-    if target.final_path is None:
-        task._record_output(target, framework)
-        return
-    model = task._record_output(target, framework, name=os.path.basename(target.final_path))
-    if model is not None:
-        task._session.store.queue_update("models", model.id, {"local_path": target.final_path})
+    if target is not None and task is not None:
+        task.record_output(target, framework)
 
 
 def record_folder_save(path: str, framework: str) -> None:
@@ -149,14 +127,14 @@ def record_folder_save(path: str, framework: str) -> None:
     snapshot holding every file in it at this moment, even inside a covered folder."""
     task = lifecycle.current_task()
     if task is not None and os.path.isdir(path):
-        task._record_output(Target(os.path.abspath(path)), framework)
+        task.record_output(Target(os.path.abspath(path)), framework)
 
 
 def record_folder_load(path: str, framework: str) -> None:
     """After a framework read a folder (`from_pretrained(local_dir)`, resuming a `checkpoint-N/`)."""
     task = lifecycle.current_task()
     if task is not None and os.path.isdir(path):
-        task._record_input(Target(os.path.abspath(path)), framework)
+        task.record_input(Target(os.path.abspath(path)), framework)
 
 
 def record_remote_save(uri: str, data: bytes | memoryview | None, framework: str, *, digest: str | None = None,
@@ -172,20 +150,18 @@ def record_remote_save(uri: str, data: bytes | memoryview | None, framework: str
         if data is None:
             return
         digest, size = blake3(data).hexdigest(), len(data)
-    task._record_remote_output(uri, digest, int(size or 0), framework)
+    task.record_remote_output(uri, digest, int(size or 0), framework)
 
 
 def record_remote_load(uri: str, framework: str) -> None:
     """After a framework read `uri` itself: link the snapshot recorded at that URI (see `remote_models`)."""
     task = lifecycle.current_task()
     if task is not None:
-        from .remote_models import link_remote_input
-
-        link_remote_input(task, uri, framework)
+        task.record_remote_input(uri, framework)
 
 
 def record_load(target: Target | None, framework: str) -> None:
     """After a successful load: link the model whose content was read as an input of the current task."""
     task = lifecycle.current_task()
     if target is not None and task is not None and not _is_covered(target.path):
-        task._record_input(target, framework)
+        task.record_input(target, framework)

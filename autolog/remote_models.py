@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .log import logger
 
 if TYPE_CHECKING:
+    from .session import Session
     from .task import Task
 
 
@@ -29,19 +30,18 @@ def remote_output_row(task: Task, seq: int, uri: str, digest: str, size: int, fr
             "dest_uri": None, "owner_host": socket.gethostname(), "owner_pid": os.getpid()}
 
 
-def link_remote_input(task: Task, uri: str, framework: str) -> None:
-    """Link the newest snapshot recorded at `uri` as an input of `task`, in call order (background)."""
-    seq = next(task._input_seq)
-    recorder = task._session.recorder
-    store = task._session.store
+def link_remote_input(session: Session, task_id: str, seq: int, uri: str) -> None:
+    """Link the newest snapshot recorded at `uri` as input `seq` of task `task_id` (in the background)."""
+    recorder = session.recorder
+    store = session.store
 
     def link() -> None:
         rows = store.select("models", {"uri": uri}, order_by=("created",), desc=True)
-        if any(row["task_id"] == task.id for row in rows):
+        if any(row["task_id"] == task_id for row in rows):
             return  # a task does not become an input of itself
         if not rows:
             logger.debug("autolog: %s was loaded but no snapshot was recorded there; not linked", uri)
             return
-        store.link_input(task.id, rows[0]["id"], seq, time.time())
+        store.link_input(task_id, rows[0]["id"], seq, time.time())
 
     recorder.worker.submit(link)

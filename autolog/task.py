@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import json
 import os
 import threading
@@ -13,17 +12,18 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from . import current
 from .errors import NotFoundError
 from .fingerprint import Fingerprint
 from .host import host_name
 from .log import logger
 from .model import Model, _when
 from .recorder import LinkJob, SnapshotJob
-from .storage import join, safe_segment
+from .layout import Numbering, model_uri, task_folder
 
 if TYPE_CHECKING:
     from .artifact import Artifact
-    from .recording import Target
+    from .target import Target
     from .session import Session
 
 RUNNING, COMPLETED, FAILED, ABORTED = "running", "completed", "failed", "aborted"
@@ -40,9 +40,7 @@ class Task:
         self._live = live  # created by this process: it records and can be closed
         self._ignore = tuple(ignore)
         self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
-        self._output_seq = itertools.count(1)
-        self._input_seq = itertools.count(1)
-        self._artifact_seq = itertools.count(1)
+        self._numbers = Numbering()
 
     # -- fields ------------------------------------------------------------------------------------
     id = property(lambda self: self._row["id"])
@@ -102,7 +100,7 @@ class Task:
     @classmethod
     def get_task(cls, task_id: str | None = None, *, project: str | None = None, task: str | None = None) -> Task:
         """A task by id, or the latest with this project and task name. Unknown -> NotFoundError."""
-        from .lifecycle import current_task, get_session
+        from .current import current_task, get_session
 
         current = current_task()
         if task_id is not None and current is not None and current.id == task_id:
@@ -130,7 +128,7 @@ class Task:
         `Task.query(tags=["nightly"], limit=20)`. `status` is one of `running`, `completed`, `failed`,
         `aborted` (the process died without closing the task).
         """
-        from .lifecycle import get_session
+        from .current import get_session
 
         session = get_session()
         rows = session.store.query_tasks(project, task, status, limit, offset=offset, tags=list(tags or ()))
@@ -155,8 +153,6 @@ class Task:
 
         Always ends it: an error while flushing still records `status` and releases the current task.
         """
-        from . import lifecycle
-
         with self._lock:
             if not self._live or self.status != RUNNING:
                 return
@@ -170,7 +166,7 @@ class Task:
         finally:
             ended = time.time()
             self._row.update(status=status, ended=ended)
-            lifecycle._forget(self)
+            current.forget(self)
             self._session.store.queue_update("tasks", self.id, {"status": status, "ended": ended})
             # The status update gets at least a second even when the uploads used the whole limit.
             self._session.store.barrier(max(1.0, timeout - (time.monotonic() - began)))
@@ -202,7 +198,7 @@ class Task:
     def register_model(self, path: str | os.PathLike, name: str | None = None, framework: str | None = None) -> Model:
         """Register a file or folder as an output snapshot of this task (hash and upload in the background)."""
         from .paths import check_display_name
-        from .recording import Target
+        from .target import Target
 
         if name is not None:
             check_display_name("register_model name", name)  # free text, but no NUL and bounded
@@ -211,15 +207,59 @@ class Task:
         full = os.path.abspath(os.fspath(path))
         if not os.path.exists(full):
             raise FileNotFoundError(f"register_model: {full} does not exist")
-        return self._record_output(Target(full), framework or "custom", name=name)
+        return self.record_output(Target(full), framework or "custom", name=name)
 
     def _ignored(self, path: str) -> bool:
         return any(fnmatch.fnmatch(path, pattern) for pattern in self._ignore)
 
     def _remote_base(self) -> str | None:
+        """This task's folder under its output_uri (`autolog.layout`), or None without one."""
         if not self.output_uri:
             return None
-        return join(self.output_uri, safe_segment(self.project), f"{safe_segment(self.name)}.{self.id}")
+        return task_folder(self.output_uri, self.project, self.name, self.id)
+
+    def artifact_folder(self) -> str:
+        """Where this task's artifacts go: its output_uri, else the home's local store, with the same layout."""
+        return self._remote_base() or task_folder(self._session.settings.local_store_uri, self.project, self.name,
+                                                  self.id)
+
+    def next_artifact_number(self) -> int:
+        """The number of this task's next artifact upload: counted in this process for a live task; a task
+        fetched by id continues after what is recorded, never reusing a stored name."""
+        if self._live:
+            return next(self._numbers.artifacts)
+        rows = self._session.store.select("artifacts", {"task_id": self.id}, order_by=("seq",), desc=True, limit=1)
+        return (rows[0]["seq"] + 1) if rows else 1
+
+    # -- what hooks record (through `autolog.recording`): the run's whole surface towards them --------------
+    def protect(self, target: Target) -> None:
+        """Before a save over `target`: keep an earlier snapshot there that still waits for its upload intact."""
+        if not target.from_open_file:
+            self._session.staging.protect(target.path, target.files)
+
+    def record_output(self, target: Target, framework: str, name: str | None = None) -> Model | None:
+        """A framework saved `target`: one output snapshot (staged now, hashed and copied in the background).
+        A save into an fsspec transaction is named and recorded after its final path."""
+        if target.final_path is None or name is not None:
+            return self._record_output(target, framework, name)
+        model = self._record_output(target, framework, os.path.basename(target.final_path))
+        if model is not None:
+            self._session.store.queue_update("models", model.id, {"local_path": target.final_path})
+        return model
+
+    def record_input(self, target: Target, framework: str) -> None:
+        """A framework loaded `target`: link the model with those bytes as an input (in the background)."""
+        self._record_input(target, framework)
+
+    def record_remote_output(self, uri: str, digest: str, size: int, framework: str) -> Model | None:
+        """A framework wrote `uri` itself (see `_record_remote_output`)."""
+        return self._record_remote_output(uri, digest, size, framework)
+
+    def record_remote_input(self, uri: str, framework: str) -> None:
+        """A framework read `uri` itself: link the newest snapshot recorded there, in call order."""
+        from .remote_models import link_remote_input
+
+        link_remote_input(self._session, self.id, next(self._numbers.inputs), uri)
 
     def _record_output(self, target: Target, framework: str, name: str | None = None) -> Model | None:
         if self._ignored(target.path):
@@ -227,13 +267,13 @@ class Task:
         if target.file_object is not None and hasattr(target.file_object, "flush"):
             target.file_object.flush()
         model_id = uuid.uuid4().hex
-        seq = next(self._output_seq)
+        seq = next(self._numbers.outputs)
         is_dir = target.files is not None or os.path.isdir(target.path)
         fingerprint = None if is_dir else Fingerprint.of(target.path)
         staged = self._session.staging.stage(model_id, target.path, target.files, copy=target.from_open_file)
         name = name or os.path.basename(target.path.rstrip(os.sep))
         base = self._remote_base()
-        dest = join(base, "models", f"{seq}_{safe_segment(name)}") if base else None
+        dest = model_uri(base, seq, name) if base else None
         row = {"id": model_id, "task_id": self.id, "seq": seq, "name": name, "framework": framework, "uri": None,
                "local_path": target.path, "size": None, "hash": None, "is_dir": is_dir,
                "members": json.dumps([os.path.basename(f) for f in target.files]) if target.files else None,
@@ -250,7 +290,7 @@ class Task:
 
         if self._ignored(uri):
             return None
-        row = remote_output_row(self, next(self._output_seq), uri, digest, size, framework)
+        row = remote_output_row(self, next(self._numbers.outputs), uri, digest, size, framework)
         self._session.store.queue_insert("models", row)
         return Model._from_row(row)
 
@@ -260,7 +300,7 @@ class Task:
         fingerprint = None
         if target.files is None and os.path.isfile(target.path):
             fingerprint = Fingerprint.of(target.path)
-        self._session.recorder.link(LinkJob(self.id, next(self._input_seq), target.path, target.files, framework,
+        self._session.recorder.link(LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework,
                                             fingerprint))
 
     # -- artifacts ---------------------------------------------------------------------------------------
@@ -305,3 +345,11 @@ class Task:
             self._row = row
         return self
 
+
+def find_artifact(task_id: str, name: str) -> Artifact:
+    """The artifact `name` of task `task_id` (for `autolog get`); unknown -> `NotFoundError` listing the names."""
+    artifacts = Task.get_task(task_id).artifacts
+    if name not in artifacts:
+        known = ", ".join(repr(n) for n in artifacts) or "none"
+        raise NotFoundError(f"task {task_id} has no artifact {name!r} (it has: {known})")
+    return artifacts[name]

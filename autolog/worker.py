@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .errors import StoreUnavailable
 from .log import report_internal_error
 
 
@@ -30,8 +31,6 @@ def lower_this_threads_priority() -> None:
 
 def _already_reported(exc: Exception) -> bool:
     """A store that cannot take writes was warned about once; its records wait in the journal."""
-    from .store import StoreUnavailable
-
     return isinstance(exc, StoreUnavailable)
 
 

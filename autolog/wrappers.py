@@ -80,6 +80,28 @@ def _bypass(hook: Hook) -> bool:
     return not hook.enabled or _inside_captured_call.get() or not recording.active()
 
 
+def _captured(hook: Hook, where: str, before: Callable[[Any, tuple, dict], Any],
+              after: Callable[[Any, Any, Any, tuple, dict], None],
+              bypass: Callable[[Callable[..., Any], Any, tuple, dict], Any] | None = None) -> Callable[..., Any]:
+    """The one wrapper body (module docstring): `before(instance, args, kwargs)` under `guard`, the user's call
+    once, then `after(found, result, instance, args, kwargs)` under `guard`, `found` being what `before`
+    returned (None if it failed). Bypassed calls (hook off, nested, no current task) go to `bypass`, or
+    straight to the user's function."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        if _bypass(hook):
+            return wrapped(*args, **kwargs) if bypass is None else bypass(wrapped, instance, args, kwargs)
+        found = None
+        with guard(where):
+            found = before(instance, args, kwargs)
+        result = _call_once(wrapped, args, kwargs)
+        with guard(where):
+            after(found, result, instance, args, kwargs)
+        return result
+
+    return wrapper
+
+
 def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: FrameworkName,
                  from_result: ResultFinder | None = None) -> Callable[..., Any]:
     """Build a wrapt wrapper that records a successful save as an output snapshot.
@@ -90,27 +112,26 @@ def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: Framewor
     """
     where = f"{hook.name} save"
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
-            observer = _nested_observer.get() if _inside_captured_call.get() and hook.enabled else None
-            if observer is None or target is None:
-                return wrapped(*args, **kwargs)
-            result = wrapped(*args, **kwargs)
-            with guard(where):
-                observer(target(instance, args, kwargs))
-            return result
-        found = None
+    def nested(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        observer = _nested_observer.get() if _inside_captured_call.get() and hook.enabled else None
+        if observer is None or target is None:
+            return wrapped(*args, **kwargs)
+        result = wrapped(*args, **kwargs)
         with guard(where):
-            found = recording.resolve_target(target(instance, args, kwargs)) if target else None
-            recording.protect_previous(found)
-        result = _call_once(wrapped, args, kwargs)
-        with guard(where):
-            if from_result is not None:
-                found = recording.resolve_target(from_result(result, instance, args, kwargs)) or found
-            recording.record_save(found, _framework(framework, instance, args, kwargs))
+            observer(target(instance, args, kwargs))
         return result
 
-    return wrapper
+    def before(instance: Any, args: tuple, kwargs: dict) -> recording.Target | None:
+        found = recording.resolve_target(target(instance, args, kwargs)) if target else None
+        recording.protect_previous(found)
+        return found
+
+    def after(found: recording.Target | None, result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+        if from_result is not None:
+            found = recording.resolve_target(from_result(result, instance, args, kwargs)) or found
+        recording.record_save(found, _framework(framework, instance, args, kwargs))
+
+    return _captured(hook, where, before, after, nested)
 
 
 def load_wrapper(hook: Hook, *, target: TargetFinder, framework: FrameworkName,
@@ -120,18 +141,12 @@ def load_wrapper(hook: Hook, *, target: TargetFinder, framework: FrameworkName,
     `framework_from_result` names the framework from the loaded object (joblib: `scikit-learn` for an
     estimator); when it returns None, or is not given, `framework` applies.
     """
-    where = f"{hook.name} load"
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
-            return wrapped(*args, **kwargs)
-        found = None
-        with guard(where):
-            found = recording.resolve_target(target(instance, args, kwargs))
-        result = _call_once(wrapped, args, kwargs)
-        with guard(where):
-            named = framework_from_result(result) if framework_from_result is not None else None
-            recording.record_load(found, named or _framework(framework, instance, args, kwargs))
-        return result
+    def before(instance: Any, args: tuple, kwargs: dict) -> recording.Target | None:
+        return recording.resolve_target(target(instance, args, kwargs))
 
-    return wrapper
+    def after(found: recording.Target | None, result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+        named = framework_from_result(result) if framework_from_result is not None else None
+        recording.record_load(found, named or _framework(framework, instance, args, kwargs))
+
+    return _captured(hook, f"{hook.name} load", before, after)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 def reset_for_tests() -> None:
     """Close the current task and session, remove every patch: a clean slate between tests."""
+    import autolog.current as current
     import autolog.lifecycle as lifecycle
     from autolog.instrumentation import uninstrument
     from autolog.task import COMPLETED
 
-    with lifecycle._lock:
-        if lifecycle._current is not None:
-            lifecycle._current.close(COMPLETED)
-        lifecycle._current = None
-        if lifecycle._session is not None:
-            lifecycle._session.close()
-        lifecycle._session = None
+    with current.lock:
+        task = current.current_task()
+        if task is not None:
+            task.close(COMPLETED)
+        session = current.detach()
+        if session is not None:
+            session.close()
         lifecycle._uncaught.clear()
         lifecycle._exited = False
     uninstrument()

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AutologError, StoreUnavailableError
+from ..errors import AutologError, StoreUnavailable
 from ..log import logger, report_internal_error
 from ..redact import redact, redact_text
 from ..worker import lower_this_threads_priority
@@ -43,12 +43,6 @@ _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
 PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable are tried again
-
-
-class StoreUnavailable(StoreUnavailableError):
-    """The store cannot take this operation now (not opened, deleted, unwritable, or stopped), and the user
-    was already warned once: the public `StoreUnavailableError`, kept apart so background failures of this
-    kind are not reported again as internal errors."""
 
 
 class Store(StoreOperations):

@@ -4,8 +4,8 @@
 cannot be written raises at once, with nothing recorded), records the row, and hands the file to the
 recorder and uploader like a model snapshot: hashed in the background, then copied to
 `{output_uri or the home's local store}/{project}/{task}.{id}/artifacts/{seq}_{name}{suffix}`.
-The artifact name is free text; only its `safe_segment` ever reaches a path (`autolog.layout`). Fetching goes through the
-content-addressed cache, so every byte is checked against the recorded hash.
+The artifact name is free text; only its `safe_segment` ever reaches a path (`autolog.layout`). Fetching goes
+through the content-addressed cache, so every byte is checked against the recorded hash.
 """
 
 from __future__ import annotations

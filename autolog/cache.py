@@ -183,7 +183,7 @@ class Cache:
 
     def entries(self) -> list[tuple[Path, int, float]]:
         """(entry folder, bytes, last used) of every complete entry."""
-        found = []
+        found: list[tuple[Path, int, float]] = []
         if not self.root.is_dir():
             return found
         for meta_path in self.root.glob(f"??/*/{META}"):

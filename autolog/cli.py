@@ -10,13 +10,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .clifmt import print_fields, short_id
 
+if TYPE_CHECKING:
+    from .session import Session
 
-def _session():
+
+def _session() -> Session:
     from .lifecycle import get_session
 
     return get_session()
@@ -48,11 +51,12 @@ def _minute(value: Any) -> str:
 def _size(value: int | None) -> str:
     if value is None:
         return ""
+    amount = float(value)
     for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(value)
+        if amount < 1024 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return str(amount)
 
 
 def task_dict(task: Any) -> dict[str, Any]:
@@ -192,8 +196,8 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         if model_row is None:
             raise SystemExit(f"autolog: no task or model with id {args.id!r}")
         root_model = Model._from_row(model_row)
-        tree = {"model": model_dict(root_model),
-                "producer": lineage_tree(root_model.task_id) if root_model.task_id else None}
+        tree: dict[str, Any] = {"model": model_dict(root_model),
+                                "producer": lineage_tree(root_model.task_id) if root_model.task_id else None}
     else:
         tree = lineage_tree(row["id"])
     if args.json:
@@ -273,8 +277,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"removed {cache.clear()} cached entr(ies) from {cache.root}")
         return 0
     entries = cache.entries()
-    info = {"path": str(cache.root), "entries": len(entries), "bytes": sum(s for _p, s, _t in entries),
-            "max_bytes": cache.max_bytes}
+    info: dict[str, Any] = {"path": str(cache.root), "entries": len(entries), "bytes": sum(s for _p, s, _t in entries),
+                            "max_bytes": cache.max_bytes}
     if args.json:
         _print_json(info)
     else:
@@ -349,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import AutologError
 
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except AutologError as exc:
         print(f"autolog: {_one_line(exc)}", file=sys.stderr)
         return 1

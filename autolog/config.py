@@ -136,7 +136,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         return {}
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     unknown = sorted(set(data) - set(_KEYS))

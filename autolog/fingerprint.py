@@ -31,12 +31,12 @@ class Fingerprint:
     device: int
 
     @classmethod
-    def of(cls, path: str | os.PathLike) -> Fingerprint:
+    def of(cls, path: str | os.PathLike[str]) -> Fingerprint:
         st = os.stat(path)
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
 
 
-def hash_file(path: str | os.PathLike, *, use_mmap: bool = False) -> str:
+def hash_file(path: str | os.PathLike[str], *, use_mmap: bool = False) -> str:
     """Hex BLAKE3 of one file's bytes.
 
     It reads rather than maps by default: a file someone else truncates meanwhile (a staged snapshot that
@@ -61,7 +61,7 @@ def hash_file(path: str | os.PathLike, *, use_mmap: bool = False) -> str:
     return hasher.hexdigest()
 
 
-def member_files(root: str | os.PathLike, *, follow_links_out: bool = False) -> list[tuple[str, Path]]:
+def member_files(root: str | os.PathLike[str], *, follow_links_out: bool = False) -> list[tuple[str, Path]]:
     """(relative posix path, absolute path) of every regular file under a directory, sorted.
 
     A symbolic link is followed only when its target lies inside `root` (the member's path is then the
@@ -120,7 +120,7 @@ def _warn_link(link: Path, target: str) -> None:
                    "and autolog never follows links out of what it uploads", link, target)
 
 
-def hash_members(members: Iterable[tuple[str, str | os.PathLike]], *, use_mmap: bool = False) -> str:
+def hash_members(members: Iterable[tuple[str, str | os.PathLike[str]]], *, use_mmap: bool = False) -> str:
     """Hash of a set of named files: BLAKE3 over sorted "name\\0filehash\\n" lines."""
     from blake3 import blake3
 
@@ -130,14 +130,14 @@ def hash_members(members: Iterable[tuple[str, str | os.PathLike]], *, use_mmap: 
     return hasher.hexdigest()
 
 
-def hash_path(path: str | os.PathLike, *, follow_links_out: bool = False, use_mmap: bool = False) -> str:
+def hash_path(path: str | os.PathLike[str], *, follow_links_out: bool = False, use_mmap: bool = False) -> str:
     """Hash of a file, or of a directory's files (see `hash_members`; links as in `member_files`)."""
     if os.path.isdir(path):
         return hash_members(member_files(path, follow_links_out=follow_links_out), use_mmap=use_mmap)
     return hash_file(path, use_mmap=use_mmap)
 
 
-def copy_and_hash(src: str | os.PathLike, dst: str | os.PathLike) -> str:
+def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> str:
     """Copy one file and return the BLAKE3 of the bytes copied: one read of the source, not two.
 
     The hash is of exactly the bytes written, so a copy and its recorded hash cannot disagree."""
@@ -169,7 +169,7 @@ def members_digest(file_hashes: Iterable[tuple[str, str]]) -> str:
     return hasher.hexdigest()
 
 
-def size_of(path: str | os.PathLike) -> int:
+def size_of(path: str | os.PathLike[str]) -> int:
     """Bytes in a file, or in all files under a directory."""
     if os.path.isdir(path):
         return sum(full.stat().st_size for _rel, full in member_files(path))

@@ -4,7 +4,8 @@ and restoring exactly what was there on `uninstrument()`.
 Each framework hook is one small declarative class in `hooks/<name>.py` (installed as
 `autolog.hooks.<name>`), a subclass of `Hook`. Everything shared lives here, once: post-import
 registration (`importhooks`: wrapt's mechanism without its import cost), idempotency and locking, the
-enabled switch, the supported-version check and the bookkeeping that makes unpatching exact (OpenTelemetry's `BaseInstrumentor`, dd-trace's `patch/unpatch`).
+enabled switch, the supported-version check and the bookkeeping that makes unpatching exact
+(OpenTelemetry's `BaseInstrumentor`, dd-trace's `patch/unpatch`).
 No framework is imported by this module: a hook module is imported only from its framework's
 post-import callback.
 
@@ -116,7 +117,7 @@ class Hook:
                            "recorded", self.name, owner_name, attr, self.distribution, self.version())
             return
         with self._lock:
-            current = owner.__dict__.get(attr, _MISSING) if hasattr(owner, "__dict__") else _MISSING
+            current: Any = owner.__dict__.get(attr, _MISSING) if hasattr(owner, "__dict__") else _MISSING
             if any(p.owner is owner and p.attr == attr for p in self._patches):
                 return
             if current is _MISSING:
@@ -304,7 +305,10 @@ class _Registry:
                 self.registered.add(key)
             if first:
                 # Runs right after the module's import finishes, in the importing thread.
-                if not when_imported(module_name, lambda module, _n=name: self.on_import(_n, module)):
+                def imported(module: ModuleType, _n: str = name) -> Any:
+                    return self.on_import(_n, module)
+
+                if not when_imported(module_name, imported):
                     continue
             module = sys.modules.get(module_name)
             if module is not None:
@@ -338,7 +342,8 @@ def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
     wanted = apply_environment(normalize_frameworks(frameworks), HOOK_NAMES)
     with _registry.lock:
         _registry.wanted.update(wanted)
-    _registry._batch.pending = batch = []
+    batch: list[Any] = []
+    _registry._batch.pending = batch
     try:
         for name, on in wanted.items():
             if on:

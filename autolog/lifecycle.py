@@ -77,7 +77,7 @@ def _check_text(label: str, value: Any) -> str:
     return check_display_name(label, value)  # not empty, no NUL, bounded length
 
 
-def init(project: str, task: str, output_uri: str | os.PathLike | bool | None = None, *, tags: Iterable[str] = (),
+def init(project: str, task: str, output_uri: str | os.PathLike[str] | bool | None = None, *, tags: Iterable[str] = (),
          frameworks: bool | Mapping[str, bool] = True, ignore: Iterable[str] = ()) -> Task:
     """Start a task (a run) and make it the process's current task (`autolog.current_task()`).
 

@@ -60,7 +60,7 @@ def is_plain_segment(text: str) -> bool:
             and "\0" not in text and len(text) <= 255)
 
 
-def contained(root: str | os.PathLike, *parts: str) -> Path:
+def contained(root: str | os.PathLike[str], *parts: str) -> Path:
     """`root/part/...` when it resolves (symlinks followed) inside `root`, else ValueError."""
     base = os.path.realpath(root)
     target = os.path.realpath(os.path.join(base, *parts))
@@ -84,7 +84,7 @@ def current_umask() -> int:
     return mask
 
 
-def private_dir(path: str | os.PathLike) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> Path:
     """Create `path` (and missing parents) as 0700 minus the umask; an existing folder is left as it is."""
     path = Path(path)
     if not path.is_dir():
@@ -101,12 +101,12 @@ def private_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-def keep_mode(source: str | os.PathLike, copy: str | os.PathLike) -> None:
+def keep_mode(source: str | os.PathLike[str], copy: str | os.PathLike[str]) -> None:
     """Give `copy` the mode of `source`, narrowed by the umask: a copy is never more open than its source."""
     os.chmod(copy, stat.S_IMODE(os.stat(source).st_mode) & ~current_umask())
 
 
-def copy_file(source: str | os.PathLike, dest: str | os.PathLike) -> None:
+def copy_file(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
     """Copy bytes like `shutil.copyfile`, creating `dest` with no wider mode than `source`."""
     mode = stat.S_IMODE(os.stat(source).st_mode)
     try:

@@ -126,7 +126,7 @@ class FolderSerializer(Serializer):
             for rel, full in members:
                 info = zipfile.ZipInfo.from_file(full, rel, strict_timestamps=False)
                 info.compress_type = zipfile.ZIP_DEFLATED
-                info._compresslevel = 1  # what ZipFile.open(info, "w") compresses with (3.10 to 3.13+)
+                info._compresslevel = 1  # type: ignore[attr-defined]  # private, but what ZipFile.open(info, "w") compresses with (3.10 to 3.13+)
                 hasher = blake3()
                 # One read per file feeds the archive and the hash of the extracted tree (`hash_members`).
                 with open(full, "rb") as src, archive.open(info, "w") as out:
@@ -258,7 +258,7 @@ class JsonSerializer(Serializer):
         if type(obj) not in (dict, list):
             return False
         try:
-            return json.loads(json.dumps(obj, allow_nan=False)) == obj
+            return bool(json.loads(json.dumps(obj, allow_nan=False)) == obj)
         except (TypeError, ValueError, RecursionError):
             return False
 

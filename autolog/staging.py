@@ -30,6 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .fingerprint import member_files
 from .paths import copy_file
@@ -46,18 +47,18 @@ class _Frozen:
     """What a staged snapshot looked like when it was staged."""
 
     inodes: tuple[Inode, ...]
-    state: tuple[tuple, ...]
+    state: tuple[tuple[Any, ...], ...]
     overwritten: str | None = None  # why we know its bytes changed before they were captured
 
 
-def frozen_state(path: str | os.PathLike) -> tuple[tuple, ...]:
+def frozen_state(path: str | os.PathLike[str]) -> tuple[tuple[Any, ...], ...]:
     """(relative name, size, mtime_ns, inode) of a file or of every file under a directory."""
     if os.path.isdir(path):
         return tuple((rel, *_stat_tuple(full)) for rel, full in member_files(path))
     return (("", *_stat_tuple(path)),)
 
 
-def _stat_tuple(path: str | os.PathLike) -> tuple[int, int, int]:
+def _stat_tuple(path: str | os.PathLike[str]) -> tuple[int, int, int]:
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns, st.st_ino
 

@@ -189,7 +189,7 @@ class Storage:
             self.fs.get_file(src, local_path)
 
     def exists(self, uri: str) -> bool:
-        return self.fs.exists(self._path(uri))
+        return bool(self.fs.exists(self._path(uri)))
 
 
 @contextlib.contextmanager

@@ -195,8 +195,10 @@ class Task:
         inputs = store.task_inputs(self.id)
         return {"input": [Model._from_row(r) for r in inputs], "output": [Model._from_row(r) for r in outputs]}
 
-    def register_model(self, path: str | os.PathLike, name: str | None = None, framework: str | None = None) -> Model:
-        """Register a file or folder as an output snapshot of this task (hash and upload in the background)."""
+    def register_model(self, path: str | os.PathLike[str], name: str | None = None,
+                       framework: str | None = None) -> Model | None:
+        """Register a file or folder as an output snapshot of this task (hash and upload in the background);
+        None when the path matches one of the task's `ignore` patterns (nothing is recorded)."""
         from .paths import check_display_name
         from .target import Target
 

@@ -39,7 +39,7 @@ class Worker:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._jobs: collections.deque[tuple[Callable[..., Any], tuple]] = collections.deque()
+        self._jobs: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
         self._cond = threading.Condition()
         self._unfinished = 0
         self._stopping = False

@@ -30,17 +30,19 @@ _inside_captured_call: contextvars.ContextVar[bool] = contextvars.ContextVar("au
 _nested_observer: contextvars.ContextVar[Callable[[Any], None] | None] = contextvars.ContextVar(
     "autolog_nested_observer", default=None)
 
+Args = tuple[Any, ...]  # a wrapped call's positional arguments, as wrapt passes them
+Kwargs = dict[str, Any]  # and its keyword arguments
 # What a target finder may return: a path, an open file with a path, a Target, or None (not recorded).
-TargetLike = Union[str, os.PathLike, "recording.Target", Any, None]
-TargetFinder = Callable[[Any, tuple, dict], TargetLike]
-ResultFinder = Callable[[Any, Any, tuple, dict], TargetLike]
-FrameworkName = Union[str, Callable[[Any, tuple, dict], str]]
+TargetLike = Union[str, os.PathLike[str], "recording.Target", Any, None]
+TargetFinder = Callable[[Any, Args, Kwargs], TargetLike]
+ResultFinder = Callable[[Any, Any, Args, Kwargs], TargetLike]
+FrameworkName = Union[str, Callable[[Any, Args, Kwargs], str]]
 
 
 def arg(position: int, keyword: str) -> TargetFinder:
     """A target finder that takes the argument at `position` (counting after self) or `keyword`."""
 
-    def find(instance: Any, args: tuple, kwargs: dict) -> Any:
+    def find(instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if keyword in kwargs:
             return kwargs[keyword]
         return args[position] if len(args) > position else None
@@ -63,11 +65,11 @@ def observing_nested_saves(observer: Callable[[Any], None]) -> Iterator[None]:
         _nested_observer.reset(token)
 
 
-def _framework(framework: FrameworkName, instance: Any, args: tuple, kwargs: dict) -> str:
+def _framework(framework: FrameworkName, instance: Any, args: Args, kwargs: Kwargs) -> str:
     return framework(instance, args, kwargs) if callable(framework) else framework
 
 
-def _call_once(wrapped: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _call_once(wrapped: Callable[..., Any], args: Args, kwargs: Kwargs) -> Any:
     """Run the user's function exactly once with nested captures suppressed; nothing is caught here."""
     token = _inside_captured_call.set(True)
     try:
@@ -80,15 +82,15 @@ def _bypass(hook: Hook) -> bool:
     return not hook.enabled or _inside_captured_call.get() or not recording.active()
 
 
-def _captured(hook: Hook, where: str, before: Callable[[Any, tuple, dict], Any],
-              after: Callable[[Any, Any, Any, tuple, dict], None],
-              bypass: Callable[[Callable[..., Any], Any, tuple, dict], Any] | None = None) -> Callable[..., Any]:
+def _captured(hook: Hook, where: str, before: Callable[[Any, Args, Kwargs], Any],
+              after: Callable[[Any, Any, Any, Args, Kwargs], None],
+              bypass: Callable[[Callable[..., Any], Any, Args, Kwargs], Any] | None = None) -> Callable[..., Any]:
     """The one wrapper body (module docstring): `before(instance, args, kwargs)` under `guard`, the user's call
     once, then `after(found, result, instance, args, kwargs)` under `guard`, `found` being what `before`
     returned (None if it failed). Bypassed calls (hook off, nested, no current task) go to `bypass`, or
     straight to the user's function."""
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         if _bypass(hook):
             return wrapped(*args, **kwargs) if bypass is None else bypass(wrapped, instance, args, kwargs)
         found = None
@@ -112,7 +114,7 @@ def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: Framewor
     """
     where = f"{hook.name} save"
 
-    def nested(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    def nested(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
         observer = _nested_observer.get() if _inside_captured_call.get() and hook.enabled else None
         if observer is None or target is None:
             return wrapped(*args, **kwargs)
@@ -121,12 +123,12 @@ def save_wrapper(hook: Hook, *, target: TargetFinder | None, framework: Framewor
             observer(target(instance, args, kwargs))
         return result
 
-    def before(instance: Any, args: tuple, kwargs: dict) -> recording.Target | None:
+    def before(instance: Any, args: Args, kwargs: Kwargs) -> recording.Target | None:
         found = recording.resolve_target(target(instance, args, kwargs)) if target else None
         recording.protect_previous(found)
         return found
 
-    def after(found: recording.Target | None, result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+    def after(found: recording.Target | None, result: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
         if from_result is not None:
             found = recording.resolve_target(from_result(result, instance, args, kwargs)) or found
         recording.record_save(found, _framework(framework, instance, args, kwargs))
@@ -142,10 +144,10 @@ def load_wrapper(hook: Hook, *, target: TargetFinder, framework: FrameworkName,
     estimator); when it returns None, or is not given, `framework` applies.
     """
 
-    def before(instance: Any, args: tuple, kwargs: dict) -> recording.Target | None:
+    def before(instance: Any, args: Args, kwargs: Kwargs) -> recording.Target | None:
         return recording.resolve_target(target(instance, args, kwargs))
 
-    def after(found: recording.Target | None, result: Any, instance: Any, args: tuple, kwargs: dict) -> None:
+    def after(found: recording.Target | None, result: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
         named = framework_from_result(result) if framework_from_result is not None else None
         recording.record_load(found, named or _framework(framework, instance, args, kwargs))
 

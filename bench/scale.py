@@ -91,7 +91,7 @@ def _saves(workdir: Path, count: int) -> dict[str, float]:
     import autolog
 
     files = []
-    for i in range(count + 1):
+    for _ in range(count + 1):
         path = workdir / f"save-{uuid.uuid4().hex[:8]}.bin"
         path.write_bytes(os.urandom(1024))
         files.append(path)

@@ -66,7 +66,7 @@ class Store(StoreOperations):
         self._live_tasks: set[str] = set()
         self.unfinished: set[tuple[str, str]] = set()  # (table, id) of rows this process still uploads
         self._last_beat = time.monotonic()
-        self._parked: collections.deque[tuple] = collections.deque()  # writes waiting for the server
+        self._parked: collections.deque[tuple[Any, ...]] = collections.deque()  # writes waiting for the server
         self._park_deadline = 0.0
         self._parked_reason = ""
         self._thread = threading.Thread(target=self._run, name="autolog-store", daemon=True)
@@ -124,7 +124,7 @@ class Store(StoreOperations):
             with self.busy:
                 self._sql.close()
 
-    def _execute(self, method: str, args: tuple, kwargs: dict) -> Any:
+    def _execute(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one operation on the database (under `busy`); confirm what it finalized."""
         with self.busy:
             self._check(method)
@@ -138,7 +138,7 @@ class Store(StoreOperations):
             return result
 
     # -- a server that went away: writes wait in order, reads fail fast --------------------------------------
-    def _park(self, item: tuple, exc: BaseException) -> None:
+    def _park(self, item: tuple[Any, ...], exc: BaseException) -> None:
         if not self._parked:
             self._park_deadline = time.monotonic() + self._sql.retry_seconds
             self._parked_reason = str(exc)
@@ -220,7 +220,7 @@ class Store(StoreOperations):
                                "for `autolog sync`", blocked[0])
             raise StoreUnavailable(f"the store file {blocked[0]} is not writable")
 
-    def _confirmed(self, method: str, args: tuple, result: Any) -> None:
+    def _confirmed(self, method: str, args: tuple[Any, ...], result: Any) -> None:
         """A write landed: drop journal entries and bookkeeping whose row reached its final state."""
         if method == "claim" and result:
             self.unfinished.add((args[0], args[1]))
@@ -277,7 +277,7 @@ class Store(StoreOperations):
         future.add_done_callback(_log_failure(method))
         return future
 
-    def _journal(self, method: str, args: tuple) -> None:
+    def _journal(self, method: str, args: tuple[Any, ...]) -> None:
         if method == "insert" and args[0] in ("tasks", "models") or method == "replace_artifact":
             table, row = ("artifacts", args[0]) if method == "replace_artifact" else (args[0], args[1])
             if table == "tasks":
@@ -322,8 +322,8 @@ def _sqlite_file(sql: Any) -> tuple[str, int, int] | None:
     return path, st.st_dev, st.st_ino
 
 
-def _log_failure(method: str) -> Callable[[Future], None]:
-    def done(future: Future) -> None:
+def _log_failure(method: str) -> Callable[[Future[Any]], None]:
+    def done(future: Future[Any]) -> None:
         exc = future.exception()
         if exc is not None and not isinstance(exc, StoreUnavailable):  # those were warned about once
             report_internal_error(f"store.{method}", exc)

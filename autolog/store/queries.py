@@ -21,17 +21,17 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def prefix_conditions(column: sa.ColumnElement, prefix: str) -> tuple[sa.ColumnElement, ...]:
+def prefix_conditions(column: sa.ColumnElement[Any], prefix: str) -> tuple[sa.ColumnElement[bool], ...]:
     """`column` starts with `prefix`, as a range the primary-key index serves (a LIKE would scan on
     PostgreSQL with a non-C collation), plus the exact LIKE on the few rows in range."""
-    conditions: tuple[sa.ColumnElement, ...] = (column.like(like_escape(prefix) + "%", escape="\\"),)
+    conditions: tuple[sa.ColumnElement[bool], ...] = (column.like(like_escape(prefix) + "%", escape="\\"),)
     if prefix and ord(prefix[-1]) < 0x7F and prefix.isascii() and prefix.isalnum():
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         conditions = (column >= prefix, column < upper, *conditions)
     return conditions
 
 
-def tasks(project: str | None, name: str | None, status: str | None, tags: Iterable[str]) -> sa.Select:
+def tasks(project: str | None, name: str | None, status: str | None, tags: Iterable[str]) -> sa.Select[Any]:
     """Tasks newest first (indexes on `started`, `(project, name, started)`, `(status, started)`).
 
     Tags live in a JSON list: each wanted tag narrows the rows with a LIKE on its JSON form; the caller
@@ -50,7 +50,7 @@ def has_tags(row: Row, wanted: Iterable[str]) -> bool:
     return set(wanted) <= set(json.loads(row["tags"] or "[]"))
 
 
-def models(project: str | None, task_id: str | None, name: str | None, framework: str | None) -> sa.Select:
+def models(project: str | None, task_id: str | None, name: str | None, framework: str | None) -> sa.Select[Any]:
     """Models newest first (indexes on `created`, `(task_id, created)`, `(name, created)`)."""
     m, t = schema.models, schema.tasks
     query = sa.select(m)

@@ -9,6 +9,7 @@ refused instead of being misread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
                         Text)
@@ -51,7 +52,7 @@ tasks = Table(
     Index("ix_tasks_status_started", "status", "started"),
 )
 
-def _upload_columns() -> list[Column]:
+def _upload_columns() -> list[Column[Any]]:
     """The upload-state columns models and artifacts share (new Column objects for each table)."""
     return [
         Column("upload_state", String(16), nullable=False),  # pending | done | failed | lost

@@ -255,7 +255,7 @@ class SqlStore:
             query = query.order_by(t.c[column].desc() if desc else t.c[column])
         return self._rows(query, limit, offset)
 
-    def _rows(self, query: sa.Select, limit: int | None = None, offset: int = 0) -> list[Row]:
+    def _rows(self, query: sa.Select[Any], limit: int | None = None, offset: int = 0) -> list[Row]:
         """The query's rows as dicts, after the page (`limit`, `offset`) is applied in the database."""
         if (limit is not None and limit < 0) or offset < 0:
             raise ValueError(f"limit and offset must not be negative (got limit={limit}, offset={offset})")

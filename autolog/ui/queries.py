@@ -126,7 +126,7 @@ class Queries:
         if f.tag:
             clauses.append(t.c.tags.like("%" + _like_escape(json.dumps(f.tag)) + "%", escape="\\"))
         if f.q:
-            name = t.c.name.ilike("%" + _like_escape(f.q) + "%", escape="\\")
+            name: sa.ColumnElement[bool] = t.c.name.ilike("%" + _like_escape(f.q) + "%", escape="\\")
             if re.fullmatch(r"[0-9a-fA-F]+", f.q):
                 name = sa.or_(name, t.c.id.like(_like_escape(f.q.lower()) + "%", escape="\\"))
             clauses.append(name)

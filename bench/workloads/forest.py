@@ -54,7 +54,8 @@ def main(argv: list[str]) -> None:
     case = f"RandomForest ({len(forest.estimators_)} trees, {size / 1e6:.0f} MB)"
     b, a = res["bare"], res["autolog"]
     rows = [row("joblib", case, "dump per-call latency", "s", ("bare", b["dump"]), ("autolog", a["dump"])),
-            row("joblib", case, "dump until durable", "s", ("bare", b["dump"]), ("autolog + flush", a["dump_recorded"])),
+            row("joblib", case, "dump until durable", "s", ("bare", b["dump"]),
+                ("autolog + flush", a["dump_recorded"])),
             row("joblib", case, "load per-call latency (known file)", "s", ("bare", b["load"]), ("autolog", a["load"])),
             row("joblib", case, "load until lineage recorded", "s", ("bare", b["load"]),
                 ("autolog + flush", a["load_recorded"]))]

@@ -3,7 +3,8 @@
 
 Their patches cannot be removed within a process, so here every variant runs in its own fresh
 interpreter, all with the same Python and torch: `bare`, `autolog`, `clearml`, `mlflow` (one process each,
-to fit the time budget: ClearML's flush and exit alone take ~15 s). A process times its tool's import + init, then 1 warm-up + N rounds of 5 saves of
+to fit the time budget: ClearML's flush and exit alone take ~15 s). A process times its tool's import + init,
+then 1 warm-up + N rounds of 5 saves of
 a 100 MB state dict to a new path per epoch (per-call latency; the loop up to the tool's flush), then
 loads of the last checkpoint. Startup is compared separately with minimal scripts that init and exit.
 

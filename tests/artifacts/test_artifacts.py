@@ -216,7 +216,7 @@ def test_hostile_names_stay_inside_the_store(task, home, tmp_path):
     store = (home / "files" / "art" / f"unit.{task.id}" / "artifacts").resolve()
     arts = task.artifacts
     assert list(arts) == [*names, "../../file"]
-    for name, art in arts.items():
+    for art in arts.values():
         assert Path(art.uri).resolve().parent == store, art.uri
         assert art.get_local_copy().startswith(str(home / "cache"))
     assert arts["../../x"].get() == {"name": "../../x"}

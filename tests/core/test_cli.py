@@ -42,7 +42,8 @@ def test_tasks_and_models_listings_as_json(lineage, tmp_path: Path) -> None:
     tasks = json.loads(cli("tasks", "--json", cwd=tmp_path).stdout)
     assert [t["id"] for t in tasks] == [consumer.id, producer.id]
     assert tasks[1]["tags"] == ["nightly"] and tasks[1]["status"] == "completed"
-    assert [t["id"] for t in json.loads(cli("tasks", "--json", "--tag", "nightly", cwd=tmp_path).stdout)] == [producer.id]
+    tagged = json.loads(cli("tasks", "--json", "--tag", "nightly", cwd=tmp_path).stdout)
+    assert [t["id"] for t in tagged] == [producer.id]
     models = json.loads(cli("models", "--json", "--project", "cli", cwd=tmp_path).stdout)
     assert [m["name"] for m in models] == ["w2.bin", "w.bin"]
     table = cli("tasks", cwd=tmp_path).stdout

@@ -123,3 +123,20 @@ def test_the_store_and_the_session_never_import_the_core() -> None:
 
 def test_the_checker_sees_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
+    """`recording` (what hooks call) and the hooks use `Task.protect` / `record_output` / `record_input`,
+    never a task's private fields (`task._session`, `task._record_output`, ...)."""
+    import autolog.hooks
+
+    hooks = [path for folder in autolog.hooks.__path__ for path in Path(folder).glob("*.py")]  # wheel or checkout
+    files = [SOURCE / "recording.py", SOURCE / "remote_models.py", *hooks]
+    assert len(files) > 5
+    private = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "task" \
+                    and node.attr.startswith("_"):
+                private.append(f"{path.name}:{node.lineno} task.{node.attr}")
+    assert private == []

@@ -139,7 +139,8 @@ def test_import_is_light_and_init_does_not_load_heavy_modules_on_the_callers_pat
     proc = run_py("""
         import sys, json
         import autolog
-        light = [m for m in ("numpy", "pandas", "torch", "tensorflow", "sqlalchemy", "fsspec", "wrapt") if m in sys.modules]
+        light = [m for m in ("numpy", "pandas", "torch", "tensorflow", "sqlalchemy", "fsspec", "wrapt")
+                 if m in sys.modules]
         autolog.init("p", "t")
         print(json.dumps(light))
     """)

@@ -65,7 +65,7 @@ def test_a_v1_store_opens_upgrades_and_keeps_its_records(home: Path, run_py, tmp
     from autolog_state import reset_for_tests
 
     reset_for_tests()
-    run_py(f"""
+    run_py("""
         import autolog
         with autolog.init("legacy", "finetune") as task:
             open("new.bin", "wb").write(b"new")

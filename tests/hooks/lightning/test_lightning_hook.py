@@ -126,8 +126,8 @@ def test_trainer_save_checkpoint_and_the_pytorch_lightning_namespace(tmp_path: P
         fit = trainer(1, module=L)
         fit.fit(Regressor(), data())
         fit.save_checkpoint(tmp_path / "manual.ckpt")
-        legacy = pl.Trainer(max_epochs=1, logger=False, default_root_dir=tmp_path, enable_progress_bar=False, enable_model_summary=False,
-                            enable_checkpointing=False, accelerator="cpu", devices=1)
+        legacy = pl.Trainer(max_epochs=1, logger=False, default_root_dir=tmp_path, enable_progress_bar=False,
+                            enable_model_summary=False, enable_checkpointing=False, accelerator="cpu", devices=1)
         legacy.fit(Legacy(), data())
         legacy.save_checkpoint(str(tmp_path / "legacy.ckpt"))
     assert [(m.name, m.framework) for m in task.models["output"]] == [
@@ -190,7 +190,8 @@ def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3
         trainer(2, [checkpoints]).fit(Regressor(), data())
     outputs = producer.models["output"]
     assert [(m.name, m.uri) for m in outputs] == [
-        ("epoch=0-step=2.ckpt", f"{dirpath}/epoch=0-step=2.ckpt"), ("epoch=1-step=4.ckpt", f"{dirpath}/epoch=1-step=4.ckpt")]
+        ("epoch=0-step=2.ckpt", f"{dirpath}/epoch=0-step=2.ckpt"),
+        ("epoch=1-step=4.ckpt", f"{dirpath}/epoch=1-step=4.ckpt")]
     from blake3 import blake3
 
     for model in outputs:

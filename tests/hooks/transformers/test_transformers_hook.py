@@ -106,7 +106,8 @@ def test_resume_from_checkpoint_links_the_folder_and_no_file_inside_it(tmp_path:
     with autolog.init("hf", "train") as producer:
         Trainer(model=tiny_model(), args=arguments(out, 4), train_dataset=Synthetic()).train()
     with autolog.init("hf", "resume") as consumer:
-        Trainer(model=tiny_model(), args=arguments(out, 6), train_dataset=Synthetic()).train(resume_from_checkpoint=True)
+        trainer = Trainer(model=tiny_model(), args=arguments(out, 6), train_dataset=Synthetic())
+        trainer.train(resume_from_checkpoint=True)
     (linked,) = consumer.models["input"]
     assert (linked.name, linked.task_id) == ("checkpoint-4", producer.id)
     assert [m.name for m in consumer.models["output"]] == ["checkpoint-6"]

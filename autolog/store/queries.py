@@ -64,20 +64,34 @@ def models(project: str | None, task_id: str | None, name: str | None, framework
 
 def lineage(conn: sa.Connection, task_id: str, max_tasks: int) -> dict[str, Any]:
     """A task and every task upstream of it: {"tasks": {id: row}, "inputs": {task id: [model rows, load
-    order]}}. A recursive query walks the input links in the database (two round trips whatever the depth;
-    UNION stops at cycles), and no producer's output list is read."""
+    order]}, "artifacts": {task id: [artifact rows, fetch order]}}. A recursive query walks the input links
+    (loaded models and fetched artifacts) in the database (three round trips whatever the depth; UNION stops
+    at cycles), and no producer's output list is read."""
     t, m, i = schema.tasks, schema.models, schema.model_inputs
+    a, ai = schema.artifacts, schema.artifact_inputs
+    # one edge list (producer task -> consumer task): a recursive CTE may name itself only once
+    edges = sa.union_all(
+        sa.select(m.c.task_id.label("producer"), i.c.task_id.label("consumer"))
+        .select_from(i.join(m, m.c.id == i.c.model_id)).where(m.c.task_id.is_not(None)),
+        sa.select(a.c.task_id.label("producer"), ai.c.task_id.label("consumer"))
+        .select_from(ai.join(a, a.c.id == ai.c.artifact_id)),
+    ).subquery("edges")
     seed = sa.select(sa.literal(task_id, sa.String).label("id")).cte("ancestors", recursive=True)
-    upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
-                .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
+    upstream = sa.select(edges.c.producer).join(seed, edges.c.consumer == seed.c.id)
     ancestors = seed.union(upstream)
     ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
     found = {row["id"]: dict(row) for row in conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()}
     inputs: dict[str, list[Row]] = {}
+    artifacts: dict[str, list[Row]] = {}
     if found:
         query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
                  .where(i.c.task_id.in_(list(found))).order_by(i.c.task_id, i.c.seq))
         for row in conn.execute(query).mappings():
             model = dict(row)
             inputs.setdefault(model.pop("_consumer"), []).append(model)
-    return {"tasks": found, "inputs": inputs}
+        query = (sa.select(a, ai.c.task_id.label("_consumer")).join(ai, ai.c.artifact_id == a.c.id)
+                 .where(ai.c.task_id.in_(list(found))).order_by(ai.c.task_id, ai.c.seq))
+        for row in conn.execute(query).mappings():
+            artifact = dict(row)
+            artifacts.setdefault(artifact.pop("_consumer"), []).append(artifact)
+    return {"tasks": found, "inputs": inputs, "artifacts": artifacts}

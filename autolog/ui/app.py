@@ -143,10 +143,12 @@ class Site:
         except ValueError:
             start = 0
         outputs, outputs_total = self.queries.outputs(row["id"], OUTPUTS_PAGE, start)
-        producers = self.queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
+        input_artifacts = self.queries.input_artifacts(row["id"], 500)
+        producers = self.queries.tasks_by_id({r["task_id"] for r in [*inputs, *input_artifacts] if r["task_id"]})
         return self.page(request, "task.html", task=row, tab=tab if tab in ("info", "artifacts", "lineage") else
                          "info", inputs=inputs, outputs=outputs, outputs_total=outputs_total, outputs_from=start,
-                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]))
+                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]),
+                         input_artifacts=input_artifacts)
 
     def model(self, request: Request) -> Response:
         row = self.row("models", request)

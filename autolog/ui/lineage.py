@@ -1,5 +1,5 @@
-"""The lineage graph around one model or task: tasks, models and artifacts as nodes, "produced", "loaded" and
-"used" (an artifact another task fetched) as edges.
+"""The lineage graph around one model or task: tasks, models and artifacts as nodes; "produced", "loaded"
+and "used" (an artifact another task fetched) as edges.
 
 Walks `depth` generations up (model -> its producer -> the models it loaded and the artifacts it fetched ->
 their producers ...) and down (model -> tasks that loaded it -> what they saved, and their artifacts other

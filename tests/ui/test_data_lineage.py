@@ -124,7 +124,8 @@ def test_lineage_graph_runs_from_the_data_artifact_to_the_fine_tune(chain, page,
 
     page.goto(f"{chain['url']}/model/{ckpt}")
     page.wait_for_selector("#lineage[data-ready='1']")
-    nodes = {n.get_attribute("data-id"): n.get_attribute("data-kind") for n in page.locator("#lineage-svg a.node").all()}
+    nodes = {n.get_attribute("data-id"): n.get_attribute("data-kind")
+             for n in page.locator("#lineage-svg a.node").all()}
     assert {a: "task", art: "artifact", b: "task", model: "model", c: "task"}.items() <= nodes.items()
     edges = {(p.get_attribute("data-source"), p.get_attribute("data-target"), p.get_attribute("data-kind"))
              for p in page.locator("#lineage-svg path.edge").all()}

@@ -106,3 +106,21 @@ def test_a_store_that_cannot_record_the_link_never_breaks_the_fetch(run_py, tmp_
     """), env={"AUTOLOG_STRICT": "0"})
     assert "fetched" in proc.stdout
     assert proc.stderr.count("internal error in store.link_artifact_input") == 1, proc.stderr
+
+
+def test_lineage_follows_artifacts_through_several_tasks(run_py, tmp_path) -> None:
+    """prepare -> clean (fetches features, uploads cleaned) -> fit (fetches cleaned): two data hops up."""
+    prepare = _last_line(run_py(PREPARE.format(payload='{"x": [1, 2, None]}')))
+    clean = _last_line(run_py(CONSUME.format(source=prepare, body="""
+    raw = source.artifacts["features"].get()
+    task.upload_artifact("cleaned", {"x": [v for v in raw["x"] if v is not None]})
+    """)))
+    fit = _last_line(run_py(CONSUME.format(source=clean, body="""
+    assert source.artifacts["cleaned"].get() == {"x": [1, 2]}
+    """)))
+    tree = _lineage(fit, tmp_path)
+    (cleaned,) = tree["artifacts"]
+    assert (cleaned["name"], cleaned["producer"]["task"]["id"]) == ("cleaned", clean)
+    (features,) = cleaned["producer"]["artifacts"]
+    assert (features["name"], features["producer"]["task"]["id"]) == ("features", prepare)
+    assert features["producer"]["artifacts"] == [] and features["producer"]["inputs"] == []

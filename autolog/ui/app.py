@@ -170,7 +170,9 @@ class Site:
         metadata = json.loads(row["metadata"] or "{}")
         return self.page(request, "artifact.html", artifact=row, task=task, preview=previews.preview(row),
                          metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
-                         recorded=metadata.get(PREVIEW_KEY) or {})
+                         recorded=metadata.get(PREVIEW_KEY) or {},
+                         consumers=self.queries.artifact_consumers(row["id"], 500),
+                         consumers_total=self.queries.count_artifact_consumers(row["id"]))
 
     def thumbnail(self, request: Request) -> Response:
         row = self.row("artifacts", request)

@@ -149,6 +149,8 @@ def test_lineage_graph_runs_from_the_data_artifact_to_the_fine_tune(chain, page,
     page.locator(f"#lineage-svg a.node[data-id='{art}']").click()
     page.wait_for_url(f"**/artifact/{features}")
     assert chain["prepare"][:8] in page.content()
+    # ... and lists the task that fetched it
+    assert page.locator("ul.consumers a.consumer-link").get_attribute("href") == f"/task/{chain['train']}"
 
 
 def test_task_page_lists_input_artifacts_with_their_producer(chain, page, shots: Path) -> None:

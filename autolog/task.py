@@ -43,6 +43,7 @@ class Task:
         self._output_seq = itertools.count(1)
         self._input_seq = itertools.count(1)
         self._artifact_seq = itertools.count(1)
+        self._fetched_artifacts: set[str] = set()  # other tasks' artifacts fetched here (`artifact_inputs`)
 
     # -- fields ------------------------------------------------------------------------------------
     id = property(lambda self: self._row["id"])
@@ -274,6 +275,13 @@ class Task:
         if self._live:
             self._session.recorder.worker.wait()
         return MappingProxyType(task_artifacts(self))
+
+    @property
+    def input_artifacts(self) -> list[Artifact]:
+        """Artifacts of other tasks this task fetched (`get()` / `get_local_copy()`), once each, in fetch order."""
+        from .artifact_inputs import input_artifacts
+
+        return input_artifacts(self)
 
     def refresh(self) -> Task:
         """Re-read this task's fields from the store (status and end time of a task run elsewhere)."""

@@ -1,0 +1,53 @@
+"""Artifact inputs: which task fetched which artifact of another task (the data end of the genealogy).
+
+When a process with a live current task fetches an artifact another task uploaded (`Artifact.get()` or
+`get_local_copy()`), the artifact becomes an input of the current task, once per artifact per task, in fetch
+order, like a model load. A task's own artifacts are never its inputs. Recording is a queued store write
+(`link_artifact_input`), off the caller's path, and never breaks the user's fetch: a failure is contained by
+`guard` and reported once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from .log import guard
+
+if TYPE_CHECKING:
+    from .artifact import Artifact
+    from .task import Task
+
+
+def note_fetch(artifact: Artifact) -> None:
+    """Link `artifact` as an input of the current task, if there is one live in this process."""
+    with guard("artifact input"):
+        from . import lifecycle
+
+        task = lifecycle.current_task()
+        if task is None or not task._live or task._row.get("pid") != os.getpid() or task.status != "running":
+            return
+        if not artifact.id or artifact.task_id == task.id:
+            return  # a task does not become an input of itself
+        with task._lock:
+            if artifact.id in task._fetched_artifacts:
+                return
+            task._fetched_artifacts.add(artifact.id)
+            seq = len(task._fetched_artifacts)
+        task._session.store.write("link_artifact_input", task.id, artifact.id, seq, time.time())
+
+
+def input_artifacts(task: Task) -> list[Artifact]:
+    """The artifacts `task` fetched from other tasks, in fetch order."""
+    from .artifact import Artifact
+
+    return [Artifact._from_row(row) for row in task._session.store.call("task_artifact_inputs", task.id)]
+
+
+def consumers(artifact: Artifact) -> list[Task]:
+    """The tasks that fetched `artifact`, in the order they first did."""
+    from .task import Task
+
+    session = artifact._session()
+    return [Task._from_row(session, row) for row in session.store.call("artifact_consumers", artifact.id)]

@@ -101,12 +101,27 @@ class Artifact:
             raise NotFoundError(f"{self._label} is not in the store at {redact(session.settings.tracking_uri)}")
         return Artifact._from_row(row)
 
+    @property
+    def consumers(self) -> list[Task]:
+        """Tasks that fetched this artifact (`get()` / `get_local_copy()`), in the order they first did."""
+        from .artifact_inputs import consumers
+
+        return consumers(self)
+
     def get_local_copy(self) -> str:
         """A local path holding exactly the recorded bytes (a folder artifact comes back extracted).
 
         Downloaded into the cache once and reused; raises `IntegrityError` naming the artifact when the
-        stored bytes do not match the recorded hash.
+        stored bytes do not match the recorded hash. Fetched under another task's run, the artifact becomes
+        an input of that task (`autolog.artifact_inputs`).
         """
+        path = self._local_copy()
+        from .artifact_inputs import note_fetch
+
+        note_fetch(self)
+        return path
+
+    def _local_copy(self) -> str:
         session = self._session()
         current = self._settled(session)
         label = self._label

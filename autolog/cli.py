@@ -159,9 +159,11 @@ def artifact_dict(artifact: Any) -> dict[str, Any]:
 
 
 def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
-    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}]}, cycles cut.
+    """{"task": ..., "inputs": [{"model": ..., "producer": <tree or None>}], "artifacts": [{<artifact>, "producer":
+    <tree or None>}]} (artifacts the task fetched from other tasks), cycles cut.
 
     The whole ancestry comes from the store in one call (`SqlStore.lineage`)."""
+    from .artifact import Artifact
     from .errors import NotFoundError
     from .model import Model
     from .task import Task
@@ -181,7 +183,15 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
             if model.task_id and model.task_id not in seen and model.task_id in found["tasks"]:
                 producer = build(model.task_id)
             inputs.append({"model": model_dict(model), "producer": producer})
-        return {"task": task_dict(Task._from_row(session, found["tasks"][tid])), "inputs": inputs}
+        artifacts = []
+        for row in found.get("artifacts", {}).get(tid, []):  # artifacts it fetched from other tasks
+            producer = None
+            if row["task_id"] not in seen and row["task_id"] in found["tasks"]:
+                producer = build(row["task_id"])
+            artifacts.append({"id": row["id"], "task_id": row["task_id"],
+                              **artifact_dict(Artifact._from_row(row)), "producer": producer})
+        return {"task": task_dict(Task._from_row(session, found["tasks"][tid])), "inputs": inputs,
+                "artifacts": artifacts}
 
     return build(task_id)
 
@@ -216,6 +226,12 @@ def cmd_lineage(args: argparse.Namespace) -> int:
                          item["producer"])
             elif not m["task_id"]:
                 child.add("[dim]imported (no producing task)[/]")
+        for a in sub.get("artifacts", []):
+            child = node.add(f"[yellow]artifact[/] {a['id'][:12]} {a['name']} ({a['type']})")
+            if a["producer"]:
+                p = a["producer"]["task"]
+                add_task(child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
+                         a["producer"])
 
     if root_model is not None:
         root = Tree(f"[cyan]model[/] {root_model.id[:12]} {root_model.name} ({root_model.framework})")

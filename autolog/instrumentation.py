@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
 
+from .errors import ConfigError
 from .hookenv import apply_environment, disabled_from_environment
 from .log import guard, logger, report_internal_error
 
@@ -377,6 +378,9 @@ def install_import_hooks() -> None:
             logger.warning("autolog: %s; no hook is attached until init() (which raises this error)", exc)
             return
         instrument({name: name not in off for name in HOOK_NAMES})
+    except ConfigError as exc:
+        # A bad setting is the user's to fix, and `init()` (or the CLI) says so in one clear error.
+        logger.debug("autolog: hooks not attached at import: %s", exc)
     except Exception as exc:  # noqa: BLE001 - never break the user's import
         report_internal_error("import-time hook registration", exc)
 

@@ -41,6 +41,7 @@ class Task:
         self._ignore = tuple(ignore)
         self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
         self._numbers = Numbering()
+        self._fetched_artifacts: set[str] = set()  # other tasks' artifacts fetched here (`artifact_inputs`)
 
     # -- fields ------------------------------------------------------------------------------------
     id = property(lambda self: self._row["id"])
@@ -339,6 +340,13 @@ class Task:
         if self._live:
             self._session.recorder.worker.wait()
         return MappingProxyType(task_artifacts(self))
+
+    @property
+    def input_artifacts(self) -> list[Artifact]:
+        """Artifacts of other tasks this task fetched (`get()` / `get_local_copy()`), once each, in fetch order."""
+        from .artifact import Artifact
+
+        return [Artifact._from_row(row) for row in self._session.store.task_artifact_inputs(self.id)]
 
     def refresh(self) -> Task:
         """Re-read this task's fields from the store (status and end time of a task run elsewhere)."""

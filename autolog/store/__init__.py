@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 _STOP = object()
 _WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
-                     "replace_artifact", "end_task", "heartbeat"})  # = sql.WRITES (not imported: SQLAlchemy)
+                     "replace_artifact", "end_task", "heartbeat",
+                     "link_artifact_input"})  # = sql.WRITES (not imported: SQLAlchemy)
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away

@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 Row = dict[str, Any]
 Operation = Literal["ping", "get", "select", "query_tasks", "query_models", "task_inputs", "lineage",
-                    "model_consumers", "get_fingerprint", "insert", "update", "link_input", "import_model",
-                    "put_fingerprint", "end_task", "heartbeat", "claim", "replace_artifact"]
+                    "model_consumers", "task_artifact_inputs", "artifact_consumers", "get_fingerprint", "insert",
+                    "update", "link_input", "link_artifact_input", "import_model", "put_fingerprint", "end_task",
+                    "heartbeat", "claim", "replace_artifact"]
 
 
 class StoreOperations:
@@ -81,6 +82,16 @@ class StoreOperations:
         rows: list[Row] = self._call("model_consumers", model_id)
         return rows
 
+    def task_artifact_inputs(self, task_id: str) -> list[Row]:
+        """The artifact rows a task fetched from other tasks, in fetch order."""
+        rows: list[Row] = self._call("task_artifact_inputs", task_id)
+        return rows
+
+    def artifact_consumers(self, artifact_id: str) -> list[Row]:
+        """Task rows that fetched an artifact, in the order they first did."""
+        rows: list[Row] = self._call("artifact_consumers", artifact_id)
+        return rows
+
     def get_fingerprint(self, path: str) -> Row | None:
         """The stat fingerprint recorded for `path` (size, mtime, inode, hash), or None."""
         row: Row | None = self._call("get_fingerprint", path)
@@ -102,6 +113,10 @@ class StoreOperations:
     def link_input(self, task_id: str, model_id: str, seq: int, created: float) -> bool:
         """Record that a task loaded a model; False when that link already existed."""
         return bool(self._call("link_input", task_id, model_id, seq, created))
+
+    def link_artifact_input(self, task_id: str, artifact_id: str, seq: int, created: float) -> bool:
+        """Record that a task fetched another task's artifact; False when that link already existed."""
+        return bool(self._call("link_artifact_input", task_id, artifact_id, seq, created))
 
     def import_model(self, row: Row) -> Row:
         """The model row with `row`'s hash (inserted as an imported model when there is none)."""
@@ -125,6 +140,9 @@ class StoreOperations:
 
     def queue_replace_artifact(self, row: Row) -> Future[Any]:
         return self._write("replace_artifact", row)
+
+    def queue_link_artifact_input(self, task_id: str, artifact_id: str, seq: int, created: float) -> Future[Any]:
+        return self._write("link_artifact_input", task_id, artifact_id, seq, created)
 
     def queue_fingerprint(self, row: Row) -> Future[Any]:
         return self._write("put_fingerprint", row)

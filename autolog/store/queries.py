@@ -64,20 +64,38 @@ def models(project: str | None, task_id: str | None, name: str | None, framework
 
 def lineage(conn: sa.Connection, task_id: str, max_tasks: int) -> dict[str, Any]:
     """A task and every task upstream of it: {"tasks": {id: row}, "inputs": {task id: [model rows, load
-    order]}}. A recursive query walks the input links in the database (two round trips whatever the depth;
-    UNION stops at cycles), and no producer's output list is read."""
+    order]}, "artifacts": {task id: [artifact rows, fetch order]}}. A recursive query walks the model input
+    links in the database (UNION stops at cycles), and no producer's output list is read. Artifact inputs are
+    rarer: the producers of the artifacts the found tasks fetched seed another walk, so a store without them
+    costs one query more, whatever the depth (one recursive step over a union of both link tables would make
+    SQLite materialize every link at each step)."""
     t, m, i = schema.tasks, schema.models, schema.model_inputs
-    seed = sa.select(sa.literal(task_id, sa.String).label("id")).cte("ancestors", recursive=True)
-    upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
-                .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
-    ancestors = seed.union(upstream)
-    ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
-    found = {row["id"]: dict(row) for row in conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()}
+    a, ai = schema.artifacts, schema.artifact_inputs
+    found: dict[str, Row] = {}
     inputs: dict[str, list[Row]] = {}
-    if found:
+    artifacts: dict[str, list[Row]] = {}
+    seeds = [task_id]
+    while seeds and len(found) < max_tasks:
+        seed = sa.select(t.c.id).where(t.c.id.in_(seeds)).cte("ancestors", recursive=True)
+        upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
+                    .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
+        ancestors = seed.union(upstream)
+        ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
+        new = {row["id"]: dict(row) for row in conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()
+               if row["id"] not in found}
+        new = dict(list(new.items())[:max_tasks - len(found)])
+        found.update(new)
+        if not new:
+            break
         query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
-                 .where(i.c.task_id.in_(list(found))).order_by(i.c.task_id, i.c.seq))
+                 .where(i.c.task_id.in_(list(new))).order_by(i.c.task_id, i.c.seq))
         for row in conn.execute(query).mappings():
             model = dict(row)
             inputs.setdefault(model.pop("_consumer"), []).append(model)
-    return {"tasks": found, "inputs": inputs}
+        query = (sa.select(a, ai.c.task_id.label("_consumer")).join(ai, ai.c.artifact_id == a.c.id)
+                 .where(ai.c.task_id.in_(list(new))).order_by(ai.c.task_id, ai.c.seq))
+        fetched = [dict(row) for row in conn.execute(query).mappings()]
+        for artifact in fetched:
+            artifacts.setdefault(artifact.pop("_consumer"), []).append(artifact)
+        seeds = sorted({row["task_id"] for row in fetched} - set(found))
+    return {"tasks": found, "inputs": inputs, "artifacts": artifacts}

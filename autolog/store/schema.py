@@ -114,6 +114,16 @@ artifacts = Table(
     Index("ix_artifacts_upload_state", "upload_state"),  # v2
 )
 
+# Artifacts a task fetched from another task (`Artifact.get_local_copy()` / `.get()`), once each, in fetch
+# order: the data end of the genealogy. A new table, so `create_all(checkfirst=True)` makes it on open.
+artifact_inputs = Table(
+    "artifact_inputs", metadata,
+    Column("task_id", String(32), primary_key=True),
+    Column("artifact_id", String(32), primary_key=True, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+)
+
 fingerprints = Table(
     "fingerprints", metadata,
     Column("path", String(1024), primary_key=True),

@@ -38,7 +38,7 @@ UNREACHABLE_RETRY_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5
 # Operations that record something (as opposed to reads a caller waits for).
 WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
-                    "replace_artifact", "end_task", "heartbeat"})
+                    "replace_artifact", "end_task", "heartbeat", "link_artifact_input"})
 
 
 def _normalize_url(url: str) -> str:
@@ -326,6 +326,34 @@ class SqlStore:
             return True
         except IntegrityError:
             return False
+
+    @_retrying
+    def link_artifact_input(self, task_id: str, artifact_id: str, seq: int, created: float) -> bool:
+        """Link an artifact as an input of a task; False when it already was (linked once)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(schema.artifact_inputs.insert().values(task_id=task_id, artifact_id=artifact_id,
+                                                                    seq=seq, created=created))
+            return True
+        except IntegrityError:
+            return False
+
+    @_retrying
+    def task_artifact_inputs(self, task_id: str) -> list[Row]:
+        """The artifacts a task fetched from other tasks, in fetch order."""
+        a, i = schema.artifacts, schema.artifact_inputs
+        query = (sa.select(a).join(i, i.c.artifact_id == a.c.id).where(i.c.task_id == task_id)
+                 .order_by(i.c.seq, i.c.created))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    @_retrying
+    def artifact_consumers(self, artifact_id: str) -> list[Row]:
+        """The tasks that fetched an artifact, in the order they first did."""
+        t, i = schema.tasks, schema.artifact_inputs
+        query = sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.artifact_id == artifact_id).order_by(i.c.created)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     @_retrying
     def import_model(self, row: Row) -> Row:

@@ -143,10 +143,12 @@ class Site:
         except ValueError:
             start = 0
         outputs, outputs_total = self.queries.outputs(row["id"], OUTPUTS_PAGE, start)
-        producers = self.queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
+        input_artifacts = self.queries.input_artifacts(row["id"], 500)
+        producers = self.queries.tasks_by_id({r["task_id"] for r in [*inputs, *input_artifacts] if r["task_id"]})
         return self.page(request, "task.html", task=row, tab=tab if tab in ("info", "artifacts", "lineage") else
                          "info", inputs=inputs, outputs=outputs, outputs_total=outputs_total, outputs_from=start,
-                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]))
+                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]),
+                         input_artifacts=input_artifacts)
 
     def model(self, request: Request) -> Response:
         row = self.row("models", request)
@@ -168,7 +170,9 @@ class Site:
         metadata = json.loads(row["metadata"] or "{}")
         return self.page(request, "artifact.html", artifact=row, task=task, preview=previews.preview(row),
                          metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
-                         recorded=metadata.get(PREVIEW_KEY) or {})
+                         recorded=metadata.get(PREVIEW_KEY) or {},
+                         consumers=self.queries.artifact_consumers(row["id"], 500),
+                         consumers_total=self.queries.count_artifact_consumers(row["id"]))
 
     def thumbnail(self, request: Request) -> Response:
         row = self.row("artifacts", request)

@@ -1,9 +1,11 @@
-"""The lineage graph around one model or task: tasks and models as nodes, "produced" and "loaded" as edges.
+"""The lineage graph around one model or task: tasks, models and artifacts as nodes; "produced", "loaded"
+and "used" (an artifact another task fetched) as edges.
 
-Walks `depth` generations up (model -> its producer -> the models that task loaded -> their producers ...)
-and down (model -> tasks that loaded it -> what they saved -> ...), breadth first. The result is plain
-data (nodes and edges); the browser lays it out with dagre (vendored in `static/vendor`). A store can hold
-tasks with thousands of snapshots or consumers, so the walk stays readable and fast by collapsing: each
+Walks `depth` generations up (model -> its producer -> the models it loaded and the artifacts it fetched ->
+their producers ...) and down (model -> tasks that loaded it -> what they saved, and their artifacts other
+tasks fetched -> ...), breadth first. Artifacts nobody fetched stay off the graph (the task page lists
+them). The result is plain data (nodes and edges); the browser lays it out with dagre (vendored in
+`static/vendor`). A store can hold tasks with thousands of snapshots or consumers, so the walk stays readable and fast by collapsing: each
 task shows at most `PER_NODE` of its inputs and latest outputs, each model at most `PER_NODE` consumers,
 the rest become one "N more" node that links to the full list, and the walk stops at `MAX_NODES`.
 """
@@ -43,6 +45,14 @@ class Graph:
             self.nodes[key] = {"id": key, "kind": "model", "label": row["name"],
                                "sub": f"{row['id'][:8]} · {row['framework'] or 'model'}",
                                "href": f"/model/{row['id']}", "center": center}
+        return key
+
+    def artifact(self, row: dict[str, Any]) -> str:
+        key = f"a:{row['id']}"
+        if key not in self.nodes:
+            self.nodes[key] = {"id": key, "kind": "artifact", "label": row["name"],
+                               "sub": f"{row['id'][:8]} · {row['type']}", "href": f"/artifact/{row['id']}",
+                               "center": False}
         return key
 
     def more(self, key: str, count: int, what: str, href: str) -> str:
@@ -103,9 +113,25 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
                 if total > PER_NODE:
                     graph.edge(graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
                                task_key, "loaded")
+            fetched = queries.input_artifacts(task_row["id"], PER_NODE)
+            for artifact_row in fetched:
+                graph.edge(graph.artifact(artifact_row), task_key, "used")
+            if len(fetched) == PER_NODE:
+                total = queries.count_input_artifacts(task_row["id"])
+                if total > PER_NODE:
+                    graph.edge(graph.more(task_key, total - PER_NODE, "input artifacts",
+                                          f"/task/{task_row['id']}?tab=artifacts#input-artifacts"), task_key, "used")
             if generation == depth:
                 continue  # the last generation shows what it loaded, not who made that
-            producers = queries.tasks_by_id({r["task_id"] for r in inputs if r["task_id"]})
+            producers = queries.tasks_by_id({r["task_id"] for r in [*inputs, *fetched] if r["task_id"]})
+            for artifact_row in fetched:
+                producer = producers.get(artifact_row["task_id"])
+                if producer is None:
+                    continue
+                graph.edge(graph.task(producer), graph.artifact(artifact_row), "produced")
+                if producer["id"] not in seen:
+                    seen.add(producer["id"])
+                    next_frontier.append(producer)
             for model_row in inputs:
                 producer = producers.get(model_row["task_id"] or "")
                 if producer is None:
@@ -122,6 +148,7 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
 def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tasks: list[dict[str, Any]],
                depth: int) -> None:
     seen_tasks: set[str] = {row["id"] for row in tasks}
+    artifacts: list[dict[str, Any]] = []
     for _generation in range(depth):
         for task_row in tasks:  # what the tasks of this generation saved
             if graph.full():
@@ -135,7 +162,31 @@ def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tas
                 graph.edge(task_key, graph.more(task_key, total - len(outputs), "snapshots",
                                                 f"/task/{task_row['id']}#outputs"), "produced")
             models.extend(outputs)
+            used, total = queries.used_artifacts(task_row["id"], PER_NODE)
+            for artifact_row in used:
+                graph.edge(task_key, graph.artifact(artifact_row), "produced")
+            if total > len(used):
+                graph.edge(task_key, graph.more(task_key, total - len(used), "artifacts",
+                                                f"/task/{task_row['id']}?tab=artifacts#artifacts"), "produced")
+            artifacts.extend(used)
         tasks = []
+        for artifact_row in artifacts:  # who fetched them: the next generation too
+            if graph.full():
+                graph.truncated = True
+                return
+            artifact_key = graph.artifact(artifact_row)
+            consumers = queries.artifact_consumers(artifact_row["id"], PER_NODE)
+            for consumer in consumers:
+                graph.edge(artifact_key, graph.task(consumer), "used")
+                if consumer["id"] not in seen_tasks:
+                    seen_tasks.add(consumer["id"])
+                    tasks.append(consumer)
+            if len(consumers) == PER_NODE:
+                total = queries.count_artifact_consumers(artifact_row["id"])
+                if total > PER_NODE:
+                    graph.edge(artifact_key, graph.more(artifact_key, total - PER_NODE, "consumers",
+                                                        f"/artifact/{artifact_row['id']}"), "used")
+        artifacts = []
         for model_row in models:  # who loaded them: the next generation
             if graph.full():
                 graph.truncated = True

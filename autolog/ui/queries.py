@@ -26,6 +26,7 @@ SORTS = ("started", "name", "project", "status", "duration")
 ID_RE = re.compile(r"^[0-9a-f]{4,32}$")
 
 t, m, i, a = schema.tasks, schema.models, schema.model_inputs, schema.artifacts
+ai = schema.artifact_inputs
 
 
 def valid_id(text: str) -> bool:
@@ -222,3 +223,34 @@ class Queries:
                 total = conn.execute(sa.select(sa.func.count()).select_from(m)
                                      .where(m.c.task_id == task_id)).scalar_one()
         return rows[::-1], total
+
+    # -- artifact inputs (data lineage) -------------------------------------------------------------------
+    def input_artifacts(self, task_id: str, limit: int | None = None) -> list[Row]:
+        """Artifacts of other tasks this task fetched, in fetch order."""
+        query = sa.select(a).join(ai, ai.c.artifact_id == a.c.id).where(ai.c.task_id == task_id).order_by(ai.c.seq)
+        return self._all(query.limit(limit) if limit else query)
+
+    def count_input_artifacts(self, task_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(ai).where(ai.c.task_id == task_id)).scalar_one()
+
+    def artifact_consumers(self, artifact_id: str, limit: int | None = None) -> list[Row]:
+        query = (sa.select(t).join(ai, ai.c.task_id == t.c.id).where(ai.c.artifact_id == artifact_id)
+                 .order_by(ai.c.created))
+        return self._all(query.limit(limit) if limit else query)
+
+    def count_artifact_consumers(self, artifact_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(ai)
+                                .where(ai.c.artifact_id == artifact_id)).scalar_one()
+
+    def used_artifacts(self, task_id: str, limit: int) -> tuple[list[Row], int]:
+        """The task's artifacts that some other task fetched (upload order, first `limit`), and how many."""
+        used = sa.exists().where(ai.c.artifact_id == a.c.id)
+        rows = self._all(sa.select(a).where(a.c.task_id == task_id, used).order_by(a.c.seq).limit(limit))
+        total = len(rows)
+        if total == limit:
+            with self.engine.connect() as conn:
+                total = conn.execute(sa.select(sa.func.count()).select_from(a)
+                                     .where(a.c.task_id == task_id, used)).scalar_one()
+        return rows, total

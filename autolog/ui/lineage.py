@@ -5,9 +5,10 @@ Walks `depth` generations up (model -> its producer -> the models it loaded and 
 their producers ...) and down (model -> tasks that loaded it -> what they saved, and their artifacts other
 tasks fetched -> ...), breadth first. Artifacts nobody fetched stay off the graph (the task page lists
 them). The result is plain data (nodes and edges); the browser lays it out with dagre (vendored in
-`static/vendor`). A store can hold tasks with thousands of snapshots or consumers, so the walk stays readable and fast by collapsing: each
-task shows at most `PER_NODE` of its inputs and latest outputs, each model at most `PER_NODE` consumers,
-the rest become one "N more" node that links to the full list, and the walk stops at `MAX_NODES`.
+`static/vendor`). A store can hold tasks with thousands of snapshots or consumers, so the walk stays
+readable and fast by collapsing: each task shows at most `PER_NODE` of its inputs and latest outputs, each
+model at most `PER_NODE` consumers, the rest become one "N more" node that links to the full list, and the
+walk stops at `MAX_NODES`.
 """
 
 from __future__ import annotations

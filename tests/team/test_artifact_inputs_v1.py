@@ -33,7 +33,7 @@ def test_a_v1_store_gains_artifact_inputs_on_open(home: Path, run_py) -> None:
     assert old.id == ARTIFACT and old.consumers == [] and autolog.Task.get_task(PRODUCER).input_artifacts == []
     assert "artifact_inputs" in _tables(url)
 
-    from autolog.lifecycle import reset_for_tests
+    from autolog_state import reset_for_tests
 
     reset_for_tests()
     prepare = run_py("""

@@ -57,8 +57,7 @@ def forget(task: Task) -> None:
 
 def detach() -> Session | None:
     """Drop the current task and session without closing them (a forked child, a test's reset); returns the
-    session that was current."""
+    session that was current. Takes no lock: in a forked child, a thread of the parent may have held it."""
     global _current, _session
-    with lock:
-        session, _current, _session = _session, None, None
-        return session
+    session, _current, _session = _session, None, None
+    return session

@@ -26,7 +26,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -55,6 +55,7 @@ def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int], keep: tuple[
     """
     ids = set(replacements)
     found = []
+    modules: Sequence[tuple[str, ModuleType | None]]
     if only is None:
         modules = _modules(keep)
     else:

@@ -128,6 +128,7 @@ class Artifact:
         if current.hash is None:
             raise IntegrityError(f"{label}: its content was never hashed ({current.upload_state}); "
                                  f"run `autolog sync` on the machine that uploaded it")
+        digest = current.hash
         if current.uri:
             from .storage import storage_for
 
@@ -156,7 +157,7 @@ class Artifact:
 
         def extract(dest: str) -> None:
             # The zip's own hash is checked by this fetch before a single member is extracted.
-            archive = cache.fetch(current.hash, current.file_name, label, fill)
+            archive = cache.fetch(digest, current.file_name, label, fill)
             extract_zip(archive, dest, label, limits)
 
         return cache.fetch(current.tree_hash, folder_name, label, extract)

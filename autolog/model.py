@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from .errors import IntegrityError, NotFoundError
 from .fingerprint import hash_members, hash_path
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .task import Task
 
 
+@overload
+def _when(seconds: float) -> datetime: ...
+@overload
+def _when(seconds: None) -> None: ...
 def _when(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
 
@@ -106,30 +110,31 @@ class Model:
         if current.uri:
             from .storage import storage_for
 
-            storage = storage_for(current.uri)
+            storage, uri = storage_for(current.uri), current.uri
             return session.cache.fetch(current.hash, current.name, label,
-                                       lambda dest: storage.get(current.uri, dest, current.is_dir))
+                                       lambda dest: storage.get(uri, dest, current.is_dir))
         return current._verified_local_path(session, label)
 
     def _verified_local_path(self, session: Session, label: str) -> str:
         path = self.local_path
-        if self.members:
+        members = self.members
+        if members:
             from .paths import copy_file, is_plain_segment
 
-            bad = [m for m in self.members if not is_plain_segment(m)]
+            bad = [m for m in members if not is_plain_segment(m)]
             if bad:  # a record edited in a shared store must not make us read or write elsewhere
                 raise IntegrityError(f"{label}: the recorded member name {bad[0][:80]!r} is not a plain file name")
             folder = os.path.dirname(path or "")
-            files = [os.path.join(folder, m) for m in self.members]
+            files = [os.path.join(folder, m) for m in members]
             missing = [f for f in files if not os.path.exists(f)]
             if missing:
                 raise IntegrityError(f"{label}: the local file {missing[0]} is gone and no remote copy exists")
-            if hash_members((m, f) for m, f in zip(self.members, files)) != self.hash:
+            if hash_members((m, f) for m, f in zip(members, files)) != self.hash:
                 raise IntegrityError(f"{label}: the local files at {path} changed since they were recorded")
 
             def assemble(dest: str) -> None:
                 os.makedirs(dest)
-                for m, f in zip(self.members, files):
+                for m, f in zip(members, files):
                     copy_file(f, os.path.join(dest, m))
 
             return session.cache.fetch(self.hash, self.name, label, assemble)

@@ -11,6 +11,7 @@ Both are pure string functions, safe on anything (a non-URI string passes throug
 from __future__ import annotations
 
 import re
+from typing import overload
 from urllib.parse import parse_qsl, urlencode
 
 MASK = "***"
@@ -80,6 +81,10 @@ def strip_credentials(uri: str) -> str:
     return f"{scheme}{rest}{_clean_query(query, False)}{fragment}"
 
 
+@overload
+def redact(uri: str) -> str: ...
+@overload
+def redact(uri: None) -> None: ...
 def redact(uri: str | None) -> str | None:
     """`uri` for display: the password and credential query values replaced by `***`."""
     if not isinstance(uri, str):

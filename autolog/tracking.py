@@ -47,7 +47,7 @@ def check_tracking_uri(uri: str, source: str) -> None:
     if not match:
         raise ConfigError(f"{source}: tracking_uri must be an SQLAlchemy URL such as sqlite:///path or "
                           f"postgresql://host/db, got {shown!r}")
-    dialect, driver, rest = match.group(1).lower(), match.group(2), match.group(3)
+    dialect, driver, rest = match.group(1).lower(), match.group(2), str(match.group(3))  # (.*): always a str
     dialect = _ALIASES.get(dialect, dialect)
     drivers = _DRIVERS.get(dialect)
     if drivers is None:

@@ -13,6 +13,7 @@ walk stops at `MAX_NODES`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,39 +172,36 @@ def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tas
                                                 f"/task/{task_row['id']}?tab=artifacts#artifacts"), "produced")
             artifacts.extend(used)
         tasks = []
-        for artifact_row in artifacts:  # who fetched them: the next generation too
-            if graph.full():
-                graph.truncated = True
-                return
-            artifact_key = graph.artifact(artifact_row)
-            consumers = queries.artifact_consumers(artifact_row["id"], PER_NODE)
-            for consumer in consumers:
-                graph.edge(artifact_key, graph.task(consumer), "used")
-                if consumer["id"] not in seen_tasks:
-                    seen_tasks.add(consumer["id"])
-                    tasks.append(consumer)
-            if len(consumers) == PER_NODE:
-                total = queries.count_artifact_consumers(artifact_row["id"])
-                if total > PER_NODE:
-                    graph.edge(artifact_key, graph.more(artifact_key, total - PER_NODE, "consumers",
-                                                        f"/artifact/{artifact_row['id']}"), "used")
+        # who fetched the artifacts and who loaded the models: the next generation
+        if not (_add_consumers(graph, artifacts, graph.artifact, queries.artifact_consumers,
+                               queries.count_artifact_consumers, "used", "/artifact/{}", seen_tasks, tasks)
+                and _add_consumers(graph, models, graph.model, queries.consumers, queries.count_consumers,
+                                   "loaded", "/model/{}#consumers", seen_tasks, tasks)):
+            return
         artifacts = []
-        for model_row in models:  # who loaded them: the next generation
-            if graph.full():
-                graph.truncated = True
-                return
-            model_key = graph.model(model_row)
-            consumers = queries.consumers(model_row["id"], PER_NODE)
-            for consumer in consumers:
-                graph.edge(model_key, graph.task(consumer), "loaded")
-                if consumer["id"] not in seen_tasks:
-                    seen_tasks.add(consumer["id"])
-                    tasks.append(consumer)
-            if len(consumers) == PER_NODE:
-                total = queries.count_consumers(model_row["id"])
-                if total > PER_NODE:
-                    graph.edge(model_key, graph.more(model_key, total - PER_NODE, "consumers",
-                                                     f"/model/{model_row['id']}#consumers"), "loaded")
         models = []
         if not tasks:
             return
+
+
+def _add_consumers(graph: Graph, rows: list[dict[str, Any]], node: Callable[[dict[str, Any]], str],
+                   consumers_of: Callable[[str, int], list[dict[str, Any]]], count_of: Callable[[str], int],
+                   edge: str, more_url: str, seen_tasks: set[str], tasks: list[dict[str, Any]]) -> bool:
+    """Add the tasks that used each row (an artifact fetched, a model loaded), at most PER_NODE each with a
+    "+N more" node for the rest; new tasks join `tasks`. False when the graph is full (and marked truncated)."""
+    for row in rows:
+        if graph.full():
+            graph.truncated = True
+            return False
+        key = node(row)
+        consumers = consumers_of(row["id"], PER_NODE)
+        for consumer in consumers:
+            graph.edge(key, graph.task(consumer), edge)
+            if consumer["id"] not in seen_tasks:
+                seen_tasks.add(consumer["id"])
+                tasks.append(consumer)
+        if len(consumers) == PER_NODE:
+            total = count_of(row["id"])
+            if total > PER_NODE:
+                graph.edge(key, graph.more(key, total - PER_NODE, "consumers", more_url.format(row["id"])), edge)
+    return True

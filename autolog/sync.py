@@ -8,12 +8,17 @@
 3. `resume_orphans`: every pending snapshot or artifact with its staged bytes on this host is taken over
    when its owner process is gone, or its upload failed after its retries (an atomic claim, so two syncs
    never upload the same row twice), and runs through the normal recorder/uploader path. Pending rows of a
-   live process are left to it.
+   live process are left to it;
+4. `sweep_unreferenced_staging`: a staged folder that no record points to, an hour after it was last
+   touched, is removed (a process killed in the microseconds between freezing a save's bytes and
+   journaling it leaves one; nothing can claim it any more).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import time
 
 from .host import host_name
@@ -31,7 +36,37 @@ def recover(session: Session, *, include_live: bool = False) -> int:
     """Replay the journal, end dead tasks, resume orphaned uploads; returns how many uploads were queued."""
     replay(session)
     abort_dead_tasks(session)
-    return resume_orphans(session, include_live=include_live)
+    queued = resume_orphans(session, include_live=include_live)
+    sweep_unreferenced_staging(session)
+    return queued
+
+
+STALE_STAGING_S = 3600.0
+_ROW_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def sweep_unreferenced_staging(session: Session, *, older_than: float = STALE_STAGING_S) -> int:
+    """Remove staged folders (named by their row's id) that no model or artifact row points to and that
+    nothing touched for `older_than` seconds; returns how many. Runs after `replay`, so a journaled row
+    counts as a reference."""
+    now, removed = time.time(), 0
+    for root in session.staging.all_roots():
+        try:
+            stale = {entry.name: entry.path for entry in os.scandir(root)
+                     if _ROW_ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+                     and now - entry.stat(follow_symlinks=False).st_mtime > older_than}
+        except OSError:
+            continue
+        if not stale:
+            continue
+        known = {row["id"] for table in TABLES for row in session.store.select(table, {"id": sorted(stale)})}
+        for name, path in stale.items():
+            if name not in known:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    if removed:
+        logger.info("autolog: removed %d staged folder(s) that no record points to", removed)
+    return removed
 
 
 def abort_dead_tasks(session: Session) -> list[str]:

@@ -89,3 +89,37 @@ def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_pat
                          cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.startswith("1 upload(s) resumed; 0 still pending"), out.stdout
     assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes() == b"uploaded later"
+
+
+def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_path: Path) -> None:
+    """A process killed between freezing a save's bytes and journaling it leaves a staged folder nothing
+    points to: `autolog sync` removes it once it is an hour old, and keeps every folder a record names."""
+    import time
+    import uuid
+
+    import autolog
+
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"weights")
+    task = autolog.init("p", "sweep")
+    known = task.register_model(str(src))
+    task.close()
+    staging = home / "staging"
+    hour_ago = time.time() - 2 * 3600
+
+    def folder(name: str, old: bool) -> Path:
+        path = staging / name
+        path.mkdir(parents=True)
+        (path / "m.bin").write_bytes(b"orphan")
+        if old:
+            os.utime(path, (hour_ago, hour_ago))
+        return path
+
+    orphan_old = folder(uuid.uuid4().hex, old=True)
+    orphan_new = folder(uuid.uuid4().hex, old=False)
+    referenced_old = folder(known.id, old=True)
+    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert not orphan_old.exists()
+    assert orphan_new.exists() and referenced_old.exists()

@@ -67,4 +67,18 @@ def _install_import_hooks() -> None:
     install_import_hooks()
 
 
+def _task_class() -> type[Task]:
+    """`Task`, for `model` and `artifact` (below it) through `autolog.taskref`: imported on first use."""
+    from .task import Task
+
+    return Task
+
+
+def _register_task_class() -> None:
+    from .taskref import register
+
+    register(_task_class)
+
+
+_register_task_class()
 _install_import_hooks()

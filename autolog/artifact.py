@@ -206,7 +206,7 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
             raise FileNotFoundError(errno.ENOENT, f"upload_artifact({name!r}): no such file or folder", path)
         obj = path
     serializer = serializers.find(obj)
-    session = task._session
+    session = task.session
     artifact_id = uuid.uuid4().hex
     folder = session.staging.root / artifact_id
     folder.mkdir(parents=True)
@@ -240,7 +240,7 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
 
 def task_artifacts(task: Task) -> dict[str, Artifact]:
     """name -> Artifact in upload order; a re-upload takes its name's place with the newer artifact."""
-    rows = task._session.store.select("artifacts", {"task_id": task.id}, order_by=("seq",))
+    rows = task.session.store.select("artifacts", {"task_id": task.id}, order_by=("seq",))
     found: dict[str, Artifact] = {}
     for row in rows:
         if not row["replaced"] or row["name"] not in found:

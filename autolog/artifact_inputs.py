@@ -9,7 +9,6 @@ order, like a model load. A task's own artifacts are never its inputs. Recording
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING
 
@@ -26,21 +25,20 @@ def note_fetch(artifact: Artifact) -> None:
         from .current import current_task
 
         task = current_task()
-        if task is None or not task._live or task._row.get("pid") != os.getpid() or task.status != "running":
+        if task is None or not task.is_live_in_this_process() or task.status != "running":
             return
         if not artifact.id or artifact.task_id == task.id:
             return  # a task does not become an input of itself
-        with task._lock:
-            if artifact.id in task._fetched_artifacts:
-                return
-            task._fetched_artifacts.add(artifact.id)
-            seq = len(task._fetched_artifacts)
-        task._session.store.queue_link_artifact_input(task.id, artifact.id, seq, time.time())
+        seq = task.mark_artifact_fetched(artifact.id)
+        if seq is None:
+            return
+        task.session.store.queue_link_artifact_input(task.id, artifact.id, seq, time.time())
 
 
 def consumers(artifact: Artifact) -> list[Task]:
     """The tasks that fetched `artifact`, in the order they first did."""
-    from .task import Task
+    from .current import get_session
+    from .taskref import task_class
 
-    session = artifact._session()
-    return [Task._from_row(session, row) for row in session.store.artifact_consumers(artifact.id)]
+    session, task = get_session(), task_class()
+    return [task(session, row) for row in session.store.artifact_consumers(artifact.id)]

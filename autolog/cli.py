@@ -132,7 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print_fields(f"model {model.id}", list(data.items()))
         return 0
-    task = Task._from_row(_session(), row)
+    task = Task(_session(), row)
     models = task.models
     artifacts = list(task.artifacts.values())
     if args.json:
@@ -190,7 +190,7 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
                 producer = build(row["task_id"])
             artifacts.append({"id": row["id"], "task_id": row["task_id"],
                               **artifact_dict(Artifact._from_row(row)), "producer": producer})
-        return {"task": task_dict(Task._from_row(session, found["tasks"][tid])), "inputs": inputs,
+        return {"task": task_dict(Task(session, found["tasks"][tid])), "inputs": inputs,
                 "artifacts": artifacts}
 
     return build(task_id)
@@ -259,7 +259,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     row = _resolve("tasks", args.id)
     if row is None:
         raise SystemExit(f"autolog: no task or model with id {args.id!r}")
-    task = Task._from_row(_session(), row)
+    task = Task(_session(), row)
     if args.artifact is not None:
         from .task import find_artifact
 

@@ -26,6 +26,11 @@ def current_task() -> Task | None:
     return _current
 
 
+def current_session() -> Session | None:
+    """The session in use, or None; unlike `get_session`, never creates one (`lifecycle` at exit)."""
+    return _session
+
+
 def get_session() -> Session:
     """The session for the current settings, created on first use (kept while a task is current)."""
     global _session

@@ -32,7 +32,7 @@ from .config import load_settings
 from .current import current_task, get_session
 from .log import strict, swallowed_in_strict_mode
 from .session import Session
-from .task import ABORTED, COMPLETED, FAILED, Task
+from .task import ABORTED, COMPLETED, FAILED, Task, new_task
 
 __all__ = ["current_task", "get_session", "init"]
 
@@ -114,7 +114,7 @@ def init(project: str, task: str, output_uri: str | os.PathLike[str] | bool | No
         if previous is not None:
             previous.close(COMPLETED, timeout=settings.upload_timeout)
         session = get_session()
-        new = Task._create(session, project, task, uri, tags, ignore)
+        new = new_task(session, project, task, uri, tags, ignore)
         current.set_current(new)
         _install_process_hooks()
     instrument(wanted)
@@ -136,10 +136,10 @@ def _end_process(status: str | None = None) -> None:
         if _exited:
             return
         _exited = True
-    task, session = current._current, current._session
-    if task is not None and task._live and task._row.get("pid") == os.getpid():
+    task, session = current.current_task(), current.current_session()
+    if task is not None and task.is_live_in_this_process():
         status = status or (FAILED if _uncaught else COMPLETED)
-        task.close(status, timeout=task._session.settings.upload_timeout)
+        task.close(status, timeout=task.session.settings.upload_timeout)
     if session is not None:
         # Whatever the uploads left is journaled; stopping the threads takes a moment, never a new wait.
         drained = session.pending() == 0

@@ -73,17 +73,17 @@ class Model:
     @property
     def task(self) -> Task | None:
         """The task that produced this snapshot, or None for an imported model."""
-        from .task import Task
+        from .taskref import task_class
 
-        return Task.get_task(self.task_id) if self.task_id else None
+        return task_class().get_task(self.task_id) if self.task_id else None
 
     @property
     def consumers(self) -> list[Task]:
         """Tasks that loaded this model, in the order they first did."""
-        from .task import Task
+        from .taskref import task_class
 
-        session = self._session()
-        return [Task._from_row(session, r) for r in session.store.model_consumers(self.id)]
+        session, task = self._session(), task_class()
+        return [task(session, r) for r in session.store.model_consumers(self.id)]
 
     def get_local_copy(self) -> str:
         """A local path holding exactly the recorded bytes; raises IntegrityError.

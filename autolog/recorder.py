@@ -123,7 +123,7 @@ class Recorder:
         problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
         if problem:
             if delivered:
-                storage_for(job.dest_uri)._discard(storage_for(job.dest_uri)._path(job.dest_uri))
+                storage_for(job.dest_uri).remove(job.dest_uri)
             self.uploader.lost(job.table, job.row_id, problem, staged)
             return
         values = {"hash": digest, "size": size}

@@ -112,6 +112,10 @@ class Storage:
                 self._discard(target)
             raise
 
+    def remove(self, uri: str) -> None:
+        """Remove what was put at `uri` under this storage, best effort (an upload whose bytes changed)."""
+        self._discard(self._path(uri))
+
     def _discard(self, target: str) -> None:
         """Remove what a failed upload left (a `.part-*` file or folder, members of a folder object)."""
         try:

@@ -61,6 +61,15 @@ class Task:
         info["argv"] = json.loads(self._row["argv"]) if self._row.get("argv") else None
         return info
 
+    @property
+    def session(self) -> Session:
+        """The session this task records through (store, staging, recorder): for autolog's own modules."""
+        return self._session
+
+    def is_live_in_this_process(self) -> bool:
+        """Created by `init()` in this very process (not a task fetched by id, nor a forked parent's)."""
+        return self._live and self._row.get("pid") == os.getpid()
+
     def __repr__(self) -> str:
         return f"<Task {self.id} {self.project}/{self.name} {self.status}>"
 
@@ -234,6 +243,15 @@ class Task:
         rows = self._session.store.select("artifacts", {"task_id": self.id}, order_by=("seq",), desc=True, limit=1)
         return (rows[0]["seq"] + 1) if rows else 1
 
+    def mark_artifact_fetched(self, artifact_id: str) -> int | None:
+        """Note that this task fetched another task's artifact (`autolog.artifact_inputs`): its number among
+        the artifacts this task fetched, in fetch order, or None when it was fetched here before."""
+        with self._lock:
+            if artifact_id in self._fetched_artifacts:
+                return None
+            self._fetched_artifacts.add(artifact_id)
+            return len(self._fetched_artifacts)
+
     # -- what hooks record (through `autolog.recording`): the run's whole surface towards them --------------
     def protect(self, target: Target) -> None:
         """Before a save over `target`: keep an earlier snapshot there that still waits for its upload intact."""
@@ -354,6 +372,12 @@ class Task:
         if row:
             self._row = row
         return self
+
+
+def new_task(session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...],
+             ignore: tuple[str, ...]) -> Task:
+    """Record a new running task created by this process (`autolog.init`)."""
+    return Task._create(session, project, name, output_uri, tags, ignore)
 
 
 def find_artifact(task_id: str, name: str) -> Artifact:

@@ -54,7 +54,7 @@ class Uploader:
             return
         problem = self.staging.intact(staged_path)
         if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
-            storage._discard(storage._path(dest_uri))
+            storage.remove(dest_uri)
             self.lost(table, row_id, problem, staged_path)
             return
         self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None,

@@ -4,11 +4,14 @@ Imports are read with `ast` from the source tree, not by importing it. Two graph
 
 - module level (what runs at `import`, `if TYPE_CHECKING:` blocks left out: they never run): must be a DAG,
   with no exception. A cycle here is an import-order bug waiting to happen.
-- every import, function-level (lazy) ones included: must be a DAG too, except the back edges listed in
-  `LAZY_BACK_EDGES`. Lazy imports keep `import autolog` cheap, but a lazy import from a lower layer into a
-  higher one is still a dependency the wrong way (the `task` -> `lifecycle` -> `task` circle this test was
-  written against). The one kept is in the data model itself: a model's `task` and `consumers` are `Task`
-  objects (and an artifact's `consumers` too), and a task's `models` are `Model` objects.
+- every import, function-level (lazy) ones included: must be a DAG too, with no exception. Lazy imports keep
+  `import autolog` cheap, but a lazy import from a lower layer into a higher one is still a dependency the
+  wrong way (the `task` -> `lifecycle` -> `task` circle this test was written against). Where the data model
+  itself points up (a model's `task` and `consumers` are `Task` objects, and an artifact's `consumers` too),
+  the lower layer reaches `Task` through `autolog.taskref`, which the package registers.
+
+Beside the graph: no module reads a private field of `Task` (`task._session`, `task._live`, `Task._create`,
+...) from outside `task.py`; `Task` gives the rest of the package small public methods instead.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from pathlib import Path
 import autolog
 
 SOURCE = Path(autolog.__file__).parent
-LAZY_BACK_EDGES = {("autolog.model", "autolog.task"),  # Model.task / Model.consumers build Task objects
-                   ("autolog.artifact_inputs", "autolog.task")}  # Artifact.consumers: Task objects too
 CORE = {"autolog.lifecycle", "autolog.task", "autolog.artifact", "autolog.model", "autolog.recording",
         "autolog.current"}
 
@@ -108,12 +109,14 @@ def test_module_level_imports_form_a_dag() -> None:
     assert cycles(graph(lazy=False)) == []
 
 
-def test_all_imports_form_a_dag_but_for_the_listed_back_edges() -> None:
+def test_all_imports_lazy_ones_included_form_a_dag() -> None:
+    assert cycles(graph(lazy=True)) == []
+
+
+def test_model_and_artifact_reach_task_only_through_taskref() -> None:
     edges = graph(lazy=True)
-    for source, target in LAZY_BACK_EDGES:
-        assert target in edges[source], f"{source} no longer imports {target}: drop it from LAZY_BACK_EDGES"
-        edges[source].discard(target)
-    assert cycles(edges) == []
+    assert "autolog.task" not in edges["autolog.model"] | edges["autolog.artifact"] | edges["autolog.artifact_inputs"]
+    assert "autolog.taskref" in edges["autolog.model"] and "autolog.task" in edges["autolog"]
 
 
 def test_the_store_and_the_session_never_import_the_core() -> None:
@@ -141,3 +144,82 @@ def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
                     and node.attr.startswith("_"):
                 private.append(f"{path.name}:{node.lineno} task.{node.attr}")
     assert private == []
+
+
+def task_private_names() -> set[str]:
+    """The private attributes `Task` defines: its `_methods` and the `self._fields` it assigns."""
+    tree = ast.parse((SOURCE / "task.py").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Task")
+    names = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+              and n.value.id == "self" and isinstance(n.ctx, ast.Store)}
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def other_classes_private_names() -> set[str]:
+    """Private names some other class of `autolog/` defines too (`Model._from_row`, `Artifact._session`)."""
+    names: set[str] = set()
+    for path in SOURCE.rglob("*.py"):
+        if path.name == "task.py" and path.parent == SOURCE:
+            continue
+        for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
+            names |= {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
+                      and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def reads_of_task_privates(path: Path, private: set[str], shared: set[str]) -> list[str]:
+    """`x._name` where `_name` is private to `Task`: always when only `Task` defines it, and when another class
+    defines it too, if `x` names a task (`task`, `Task`, `current_task()`, `previous`, `self.task`, ...)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Attribute) or node.attr not in private:
+            continue
+        receiver = ast.unparse(node.value)
+        if receiver in ("self", "cls"):
+            continue
+        if node.attr not in shared or "task" in receiver.lower():
+            found.append(f"{path.name}:{node.lineno} {receiver}.{node.attr}")
+    return found
+
+
+def test_no_module_reads_task_private_fields() -> None:
+    private = task_private_names()
+    assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} <= private
+    shared = other_classes_private_names() & private
+    found = [hit for path in sorted(SOURCE.rglob("*.py")) if path != SOURCE / "task.py"
+             for hit in reads_of_task_privates(path, private, shared)]
+    assert found == []
+
+
+def test_the_private_field_check_sees_a_read(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f(task, t, art):\n    task._session.store\n    t._fetched_artifacts\n    Task._create()\n"
+                     "    art._session()\n    self._row\n")
+    private = task_private_names()
+    hits = reads_of_task_privates(probe, private, other_classes_private_names() & private)
+    assert sorted(h.split(" ")[1] for h in hits) == ["Task._create", "t._fetched_artifacts", "task._session"]
+
+
+def test_no_module_reads_another_modules_private_names() -> None:
+    """`from . import current` then `current._session`: a module's private state read from outside it."""
+    known = set(modules())
+    found = []
+    for name, path in modules().items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text())
+        bound = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+                bound |= {alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names
+                          if f"{base}.{alias.name}" in known}
+            elif isinstance(node, ast.Import):
+                bound |= {alias.asname: alias.name for alias in node.names if alias.asname and alias.name in known}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert found == []

@@ -15,7 +15,10 @@ import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 Callback = Callable[[ModuleType], None]
 
@@ -36,15 +39,17 @@ class _Loader:
         return getattr(self._loader, name)
 
     def create_module(self, spec: Any) -> ModuleType | None:
-        return self._loader.create_module(spec)
+        module: ModuleType | None = self._loader.create_module(spec)
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         # The real loader goes back on the module before its code runs: code that inspects `__loader__` or
         # `__spec__.loader` during or after the import sees the framework's own loader, never this one.
         if getattr(module, "__loader__", None) is self:
             module.__loader__ = self._loader
-        if getattr(module, "__spec__", None) is not None and module.__spec__.loader is self:
-            module.__spec__.loader = self._loader
+        spec = getattr(module, "__spec__", None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self._loader
         try:
             self._loader.exec_module(module)
         except BaseException:
@@ -88,7 +93,7 @@ class _Finder:
             busy.discard(fullname)
         if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec  # namespace package or legacy loader: imported as usual, no callback here
-        spec.loader = _Loader(spec.loader)
+        spec.loader = cast("Loader", _Loader(spec.loader))  # duck-typed: delegates the rest to the real one
         _before[fullname] = frozenset(sys.modules)
         return spec
 

@@ -13,7 +13,9 @@ import os
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from .fingerprint import Fingerprint, hash_members, hash_path, size_of
 from .staging import Staging
@@ -109,11 +111,12 @@ class Recorder:
         if problem:
             self.uploader.lost(job.table, job.row_id, problem, staged)
             return
-        storage_local = job.dest_uri is not None and protocol_of(job.dest_uri) == "file"
+        dest = job.dest_uri
+        local_dest = dest if dest is not None and protocol_of(dest) == "file" else None  # copied on this thread
         delivered = None
         try:
-            if storage_local:
-                delivered = self.uploader.deliver(job.table, job.row_id, staged, job.dest_uri)
+            if local_dest is not None:
+                delivered = self.uploader.deliver(job.table, job.row_id, staged, local_dest)
             digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:
@@ -122,24 +125,28 @@ class Recorder:
             return
         problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
         if problem:
-            if delivered:
-                storage_for(job.dest_uri).remove(job.dest_uri)
+            if delivered and local_dest is not None:  # delivered: only ever set for a local destination
+                storage_for(local_dest).remove(local_dest)
             self.uploader.lost(job.table, job.row_id, problem, staged)
             return
-        values = {"hash": digest, "size": size}
-        if job.dest_uri is None:
+        values: dict[str, Any] = {"hash": digest, "size": size}
+        if dest is None:
             values.update(upload_state="done", staging_path=None)
         elif delivered:
-            values.update(uri=job.dest_uri, upload_state="done", staging_path=None, error=None)
+            values.update(uri=dest, upload_state="done", staging_path=None, error=None)
         recorded = self.store.queue_update(job.table, job.row_id, values)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
-        if job.dest_uri is None or delivered:
+        if dest is None or delivered:
             # Released only once the store holds the final state: a row that lives only in the journal (store
             # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.
-            recorded.add_done_callback(lambda done: done.exception() or self.staging.release(staged))
-        elif not storage_local:
-            self.uploader.enqueue(job.table, job.row_id, staged, job.dest_uri)
+            def release(done: Future[Any]) -> None:
+                if not done.exception():
+                    self.staging.release(staged)
+
+            recorded.add_done_callback(release)
+        elif local_dest is None:
+            self.uploader.enqueue(job.table, job.row_id, staged, dest)
 
     def _differs_from_record(self, job: SnapshotJob, digest: str) -> str | None:
         """For a snapshot resumed from another process (its staging state unknown here): the bytes must
@@ -169,7 +176,8 @@ class Recorder:
             known = self.store.get_fingerprint(path)
             if known and (known["size"], known["mtime_ns"], known["inode"]) == (
                     fingerprint.size, fingerprint.mtime_ns, fingerprint.inode):
-                return known["hash"]
+                recorded: str = known["hash"]
+                return recorded
         digest = hash_path(path, follow_links_out=True)  # a load's hash: links out are read, never uploaded
         if fingerprint is not None and not os.path.isdir(path):
             self._remember(path, fingerprint, digest)
@@ -185,7 +193,8 @@ class Recorder:
         # the snapshot named like the file that was read.
         named = os.path.basename(job.path.rstrip("/"))
         produced.sort(key=lambda row: row["name"] != named)
-        model = (produced or candidates or [None])[0]
+        found = produced or candidates
+        model = found[0] if found else None
         if model is None:
             model = self.store.import_model({
                 "id": uuid.uuid4().hex, "task_id": None, "seq": 0, "name": os.path.basename(job.path.rstrip("/")),

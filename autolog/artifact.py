@@ -177,6 +177,11 @@ class Artifact:
         return serializer.load(self.get_local_copy(), self._preview)
 
 
+def artifact_from_row(row: dict[str, Any]) -> Artifact:
+    """A stored `artifacts` row as an `Artifact` (for `task`, the CLI and the UI)."""
+    return Artifact._from_row(row)
+
+
 # -- recording ---------------------------------------------------------------------------------------------
 def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     if metadata is None:

@@ -117,7 +117,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .model import Model
+    from .model import model_from_row
     from .task import Task
 
     row = _resolve("tasks", args.id)
@@ -125,7 +125,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         model_row = _resolve("models", args.id)
         if model_row is None:
             raise SystemExit(f"autolog: no task or model with id {args.id!r}")
-        model = Model._from_row(model_row)
+        model = model_from_row(model_row)
         data = {**model_dict(model), "consumers": [t.id for t in model.consumers]}
         if args.json:
             _print_json(data)
@@ -163,9 +163,9 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
     <tree or None>}]} (artifacts the task fetched from other tasks), cycles cut.
 
     The whole ancestry comes from the store in one call (`SqlStore.lineage`)."""
-    from .artifact import Artifact
+    from .artifact import artifact_from_row
     from .errors import NotFoundError
-    from .model import Model
+    from .model import model_from_row
     from .task import Task
 
     session = _session()
@@ -178,7 +178,7 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
         seen.add(tid)
         inputs = []
         for row in found["inputs"].get(tid, []):
-            model = Model._from_row(row)
+            model = model_from_row(row)
             producer = None
             if model.task_id and model.task_id not in seen and model.task_id in found["tasks"]:
                 producer = build(model.task_id)
@@ -189,7 +189,7 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
             if row["task_id"] not in seen and row["task_id"] in found["tasks"]:
                 producer = build(row["task_id"])
             artifacts.append({"id": row["id"], "task_id": row["task_id"],
-                              **artifact_dict(Artifact._from_row(row)), "producer": producer})
+                              **artifact_dict(artifact_from_row(row)), "producer": producer})
         return {"task": task_dict(Task(session, found["tasks"][tid])), "inputs": inputs,
                 "artifacts": artifacts}
 
@@ -197,7 +197,7 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from .model import Model
+    from .model import model_from_row
 
     row = _resolve("tasks", args.id)
     root_model = None
@@ -205,7 +205,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         model_row = _resolve("models", args.id)
         if model_row is None:
             raise SystemExit(f"autolog: no task or model with id {args.id!r}")
-        root_model = Model._from_row(model_row)
+        root_model = model_from_row(model_row)
         tree: dict[str, Any] = {"model": model_dict(root_model),
                                 "producer": lineage_tree(root_model.task_id) if root_model.task_id else None}
     else:
@@ -248,13 +248,13 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from .model import Model
+    from .model import model_from_row
     from .task import Task
 
     if args.artifact is None:
         model_row = _resolve("models", args.id)
         if model_row is not None:
-            print(Model._from_row(model_row).get_local_copy())
+            print(model_from_row(model_row).get_local_copy())
             return 0
     row = _resolve("tasks", args.id)
     if row is None:

@@ -143,3 +143,8 @@ class Model:
         if hash_path(path) != self.hash:
             raise IntegrityError(f"{label}: the local file {path} changed since it was recorded")
         return path
+
+
+def model_from_row(row: dict[str, Any]) -> Model:
+    """A stored `models` row as a `Model` (for `task`, the CLI and the UI)."""
+    return Model._from_row(row)

@@ -17,7 +17,7 @@ from .errors import NotFoundError
 from .fingerprint import Fingerprint
 from .host import host_name
 from .log import logger
-from .model import Model, _when
+from .model import Model, _when, model_from_row
 from .recorder import LinkJob, SnapshotJob
 from .layout import Numbering, model_uri, task_folder
 
@@ -203,7 +203,7 @@ class Task:
         store = self._session.store
         outputs = store.select("models", {"task_id": self.id}, order_by=("seq",))
         inputs = store.task_inputs(self.id)
-        return {"input": [Model._from_row(r) for r in inputs], "output": [Model._from_row(r) for r in outputs]}
+        return {"input": [model_from_row(r) for r in inputs], "output": [model_from_row(r) for r in outputs]}
 
     def register_model(self, path: str | os.PathLike[str], name: str | None = None,
                        framework: str | None = None) -> Model | None:
@@ -302,7 +302,7 @@ class Task:
                "owner_host": host_name(), "owner_pid": os.getpid()}
         self._session.store.queue_insert("models", row)
         self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
-        return Model._from_row(row)
+        return model_from_row(row)
 
     def _record_remote_output(self, uri: str, digest: str, size: int, framework: str) -> Model | None:
         """A snapshot the framework itself wrote to a remote `uri` (Lightning through fsspec): recorded there,
@@ -313,7 +313,7 @@ class Task:
             return None
         row = remote_output_row(self, next(self._numbers.outputs), uri, digest, size, framework)
         self._session.store.queue_insert("models", row)
-        return Model._from_row(row)
+        return model_from_row(row)
 
     def _record_input(self, target: Target, framework: str) -> None:
         if self._ignored(target.path):
@@ -362,9 +362,9 @@ class Task:
     @property
     def input_artifacts(self) -> list[Artifact]:
         """Artifacts of other tasks this task fetched (`get()` / `get_local_copy()`), once each, in fetch order."""
-        from .artifact import Artifact
+        from .artifact import artifact_from_row
 
-        return [Artifact._from_row(row) for row in self._session.store.task_artifact_inputs(self.id)]
+        return [artifact_from_row(row) for row in self._session.store.task_artifact_inputs(self.id)]
 
     def refresh(self) -> Task:
         """Re-read this task's fields from the store (status and end time of a task run elsewhere)."""

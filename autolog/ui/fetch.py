@@ -24,11 +24,11 @@ class Unavailable(AutologError):
 
 def artifact_file(row: dict[str, Any]) -> str:
     """Local path of an artifact's stored file (a folder artifact: its zip), verified against its hash."""
-    from ..artifact import Artifact
+    from ..artifact import artifact_from_row
     from ..lifecycle import get_session
 
     session = get_session()
-    artifact = Artifact._from_row(row)
+    artifact = artifact_from_row(row)
     label = f"artifact {artifact.name!r} of task {artifact.task_id}"
     if artifact.hash is None:
         raise Unavailable(f"{label} has no recorded hash yet (upload {artifact.upload_state}"
@@ -58,9 +58,9 @@ def artifact_file(row: dict[str, Any]) -> str:
 
 def model_path(row: dict[str, Any]) -> str:
     """Local path of a model's bytes (file or folder), verified against its hash."""
-    from ..model import Model
+    from ..model import model_from_row
 
-    model = Model._from_row(row)
+    model = model_from_row(row)
     if model.hash is None:
         raise Unavailable(f"model {model.id} ({model.name}) is not hashed yet (upload {model.upload_state})")
     try:

@@ -11,7 +11,8 @@ Imports are read with `ast` from the source tree, not by importing it. Two graph
   the lower layer reaches `Task` through `autolog.taskref`, which the package registers.
 
 Beside the graph: no module reads a private field of `Task` (`task._session`, `task._live`, `Task._create`,
-...) from outside `task.py`; `Task` gives the rest of the package small public methods instead.
+...) from outside `task.py`, nor of `Model` / `Artifact` outside theirs, nor another module's private names
+(`current._session`); they give the rest of the package small public functions and methods instead.
 """
 
 from __future__ import annotations
@@ -146,32 +147,32 @@ def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
     assert private == []
 
 
-def task_private_names() -> set[str]:
-    """The private attributes `Task` defines: its `_methods` and the `self._fields` it assigns."""
-    tree = ast.parse((SOURCE / "task.py").read_text())
-    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Task")
+def class_private_names(cls: ast.ClassDef) -> set[str]:
+    """The private attributes a class defines: its `_methods` and the `self._fields` it assigns."""
     names = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
               and n.value.id == "self" and isinstance(n.ctx, ast.Store)}
     return {n for n in names if n.startswith("_") and not n.startswith("__")}
 
 
-def other_classes_private_names() -> set[str]:
-    """Private names some other class of `autolog/` defines too (`Model._from_row`, `Artifact._session`)."""
+def private_names(path: Path, class_name: str) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return class_private_names(next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name))
+
+
+def other_classes_private_names(path: Path, class_name: str) -> set[str]:
+    """Private names some other class of `autolog/` defines too (`Model._from_row` beside `Task._from_row`)."""
     names: set[str] = set()
-    for path in SOURCE.rglob("*.py"):
-        if path.name == "task.py" and path.parent == SOURCE:
-            continue
-        for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
-            names |= {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
-                      and isinstance(n.value, ast.Name) and n.value.id == "self" and isinstance(n.ctx, ast.Store)}
+    for other in SOURCE.rglob("*.py"):
+        for cls in ast.walk(ast.parse(other.read_text())):
+            if isinstance(cls, ast.ClassDef) and not (other == path and cls.name == class_name):
+                names |= class_private_names(cls)
     return names
 
 
-def reads_of_task_privates(path: Path, private: set[str], shared: set[str]) -> list[str]:
-    """`x._name` where `_name` is private to `Task`: always when only `Task` defines it, and when another class
-    defines it too, if `x` names a task (`task`, `Task`, `current_task()`, `previous`, `self.task`, ...)."""
+def reads_of_privates(path: Path, owner: str, private: set[str], shared: set[str]) -> list[str]:
+    """`x._name` where `_name` is private to class `owner`: always when only `owner` defines it, and when
+    another class defines it too, if `x` names one (`task`, `Task`, `current_task()`, `self.task`, ...)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if not isinstance(node, ast.Attribute) or node.attr not in private:
@@ -179,26 +180,37 @@ def reads_of_task_privates(path: Path, private: set[str], shared: set[str]) -> l
         receiver = ast.unparse(node.value)
         if receiver in ("self", "cls"):
             continue
-        if node.attr not in shared or "task" in receiver.lower():
+        if node.attr not in shared or owner.lower() in receiver.lower():
             found.append(f"{path.name}:{node.lineno} {receiver}.{node.attr}")
     return found
 
 
+def outside_reads(module: str, owner: str) -> list[str]:
+    home = SOURCE / module
+    private = private_names(home, owner)
+    shared = other_classes_private_names(home, owner) & private
+    return [hit for path in sorted(SOURCE.rglob("*.py")) if path != home
+            for hit in reads_of_privates(path, owner, private, shared)]
+
+
 def test_no_module_reads_task_private_fields() -> None:
-    private = task_private_names()
-    assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} <= private
-    shared = other_classes_private_names() & private
-    found = [hit for path in sorted(SOURCE.rglob("*.py")) if path != SOURCE / "task.py"
-             for hit in reads_of_task_privates(path, private, shared)]
-    assert found == []
+    assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} \
+        <= private_names(SOURCE / "task.py", "Task")
+    assert outside_reads("task.py", "Task") == []
+
+
+def test_no_module_reads_model_or_artifact_private_fields() -> None:
+    assert outside_reads("model.py", "Model") == []
+    assert outside_reads("artifact.py", "Artifact") == []
 
 
 def test_the_private_field_check_sees_a_read(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f(task, t, art):\n    task._session.store\n    t._fetched_artifacts\n    Task._create()\n"
-                     "    art._session()\n    self._row\n")
-    private = task_private_names()
-    hits = reads_of_task_privates(probe, private, other_classes_private_names() & private)
+                     "    art._session()\n    self._row\n    Model._from_row({})\n")
+    home = SOURCE / "task.py"
+    private = private_names(home, "Task")
+    hits = reads_of_privates(probe, "Task", private, other_classes_private_names(home, "Task") & private)
     assert sorted(h.split(" ")[1] for h in hits) == ["Task._create", "t._fetched_artifacts", "task._session"]
 
 

@@ -87,7 +87,10 @@ class Recorder:
     # -- jobs -------------------------------------------------------------------------------------------
     def _wait_for_quiet(self) -> None:
         """Let a burst of saves finish before taking the cores (see QUIET_S): wait while a save is running
-        (it started after the last one was queued) or one ended less than QUIET_S ago."""
+        (it started after the last one was queued) or one ended less than QUIET_S ago.
+
+        Even hashing alone (no copy) waits: with the previous snapshot hashed during the next 100 MB save,
+        that save's median rose ~5% and its slow tail doubled (four alternating runs each, 2 cores)."""
         while not self.worker.waited_on.is_set():
             now = time.monotonic()
             started = self.staging.last_save_started
@@ -116,7 +119,8 @@ class Recorder:
         delivered = None
         try:
             if local_dest is not None:
-                delivered = self.uploader.deliver(job.table, job.row_id, staged, local_dest)
+                delivered = self.uploader.deliver(job.table, job.row_id, staged, local_dest,
+                                                  threads=self.worker.waited_on.is_set())
             digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:

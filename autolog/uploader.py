@@ -61,14 +61,15 @@ class Uploader:
                                           "error": None})
         self.staging.release(staged_path)
 
-    def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> str | None:
-        """Copy to a local destination on the caller's (recorder's) thread, hashing in the same read.
+    def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str, *, threads: bool = False) -> str | None:
+        """Copy to a local destination on the caller's (recorder's) thread and hash what was placed there
+        (`threads`: someone waits for it, so the hash may take every core).
 
         Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
         storage = storage_for(dest_uri)
         try:
             return self._attempts(table, row_id, staged_path, dest_uri,
-                                  lambda: storage.put_hashed(staged_path, dest_uri, staged=True))
+                                  lambda: storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads))
         except _Failed:
             return None
 

@@ -20,6 +20,7 @@ from pathlib import Path
 PORTS = {"s3": 19100, "master": 19101, "filer": 19102, "volume": 19103}
 BUCKET = "autolog-bench"
 KEY, SECRET = "bench", "bench-secret"
+SERVER_PID_VARIABLE = "AUTOLOG_BENCH_S3_SERVER_PID"  # in the yielded environment: whose CPU time to read
 
 
 def weed_binary() -> str | None:
@@ -35,7 +36,8 @@ def _port_open(port: int) -> bool:
 
 @contextlib.contextmanager
 def seaweedfs() -> Iterator[dict[str, str] | None]:
-    """Yield the environment that points s3fs at a fresh server (None when `weed` is missing)."""
+    """Yield the environment that points s3fs at a fresh server (None when `weed` is missing), with the
+    server's pid under SERVER_PID_VARIABLE."""
     weed = weed_binary()
     if weed is None:
         yield None
@@ -55,7 +57,7 @@ def seaweedfs() -> Iterator[dict[str, str] | None]:
                 raise RuntimeError(f"weed mini did not start; see {folder}/weed.log")
             time.sleep(0.2)
         _wait_for_bucket(env)
-        yield env
+        yield {**env, SERVER_PID_VARIABLE: str(proc.pid)}
     finally:
         proc.terminate()
         try:

@@ -222,6 +222,28 @@ def test_a_local_copy_is_a_hard_link_only_when_nobody_else_can_write_the_inode(t
     assert not list((tmp_path / "out").glob("*.part-*"))
 
 
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["kernel-copy", "block-copy"])
+@pytest.mark.parametrize("threads", [False, True], ids=["one-core", "all-cores"])
+def test_a_needed_copy_is_hashed_as_stored(tmp_path: Path, monkeypatch, kernel_copy: bool, threads: bool) -> None:
+    """Both ways of copying (the kernel's copy then a hash of the copy, or 1 MiB blocks hashed between read
+    and write for files too large for the page cache) give the same hash, that of the bytes stored, with or
+    without hashing threads (used only while someone waits)."""
+    from autolog import fingerprint
+    from autolog.fingerprint import hash_file
+    from autolog.storage import Storage
+
+    monkeypatch.setattr(fingerprint, "KERNEL_COPY_LIMIT", 2**40 if kernel_copy else 0)
+    user = tmp_path / "user.bin"
+    user.write_bytes(os.urandom(3 * 2**20 + 12345))  # not a whole number of blocks
+    shared = tmp_path / "staging" / "shared.bin"
+    shared.parent.mkdir()
+    os.link(user, shared)
+    dest = tmp_path / "out" / "m.bin"
+    digest = Storage(str(tmp_path / "out")).put_hashed(str(shared), str(dest), staged=True, threads=threads)
+    assert digest == hash_file(user) == hash_file(dest)
+    assert dest.read_bytes() == user.read_bytes() and os.stat(dest).st_ino != os.stat(user).st_ino
+
+
 def test_remote_copy_never_changes_when_the_user_writes_into_their_file(plain, tmp_path: Path) -> None:
     save, _load = plain
     task = autolog.init("p", "t", output_uri=str(tmp_path / "out"))

@@ -10,13 +10,13 @@ Because jobs run in order, a load always sees the snapshots saved before it, eve
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from .bursts import SaveBursts
 from .fingerprint import Fingerprint, hash_members, hash_path, size_of
 from .staging import Staging
 from .storage import protocol_of, storage_for
@@ -45,69 +45,42 @@ class LinkJob:
     fingerprint: Fingerprint | None
 
 
-# Background work waits while saves arrive back to back, so that hashing and copying never compete
-# for the cores with the next save; it starts after QUIET_S without a save, or once saves have kept
-# arriving for MAX_DEFER_S (then it runs, so the backlog stays bounded).
-QUIET_S = 0.05
-MAX_DEFER_S = 2.0
-
-
 class _RecorderWorker(Worker):
-    """The recorder's worker: someone waiting on it (`flush`, `task.models`) ends any deferral at once."""
+    """The recorder's worker: someone waiting on it (`flush`, `task.models`) ends any hold at once."""
 
-    def __init__(self, name: str) -> None:
-        self.waited_on = threading.Event()
+    def __init__(self, name: str, bursts: SaveBursts) -> None:
+        self.bursts = bursts
         super().__init__(name)
 
     def wait(self, timeout: float | None = None) -> bool:
-        self.waited_on.set()
+        self.bursts.wake()
         return super().wait(timeout)
 
 
 class Recorder:
     """Hashing and lineage worker of one session."""
 
-    def __init__(self, store: Store, staging: Staging, uploader: Uploader) -> None:
+    def __init__(self, store: Store, staging: Staging, uploader: Uploader, bursts: SaveBursts | None = None) -> None:
         self.store = store
         self.staging = staging
         self.uploader = uploader
-        self.worker = _RecorderWorker("recorder")
+        self.bursts = bursts or staging.bursts
+        self.worker = _RecorderWorker("recorder", self.bursts)
         self.worker.submit(staging.refill)  # folders for the first saves, made off the caller's thread
-        self._last_save = 0.0
-        self._busy_since: float | None = None
+        self._quiet = self.bursts.waiter()
 
     def snapshot(self, job: SnapshotJob) -> None:
-        self._last_save = time.monotonic()
-        self.worker.waited_on.clear()  # a save arrives: nobody is waiting any more
+        self.bursts.save_ended()
         self.worker.submit(self._snapshot, job)
 
     def link(self, job: LinkJob) -> None:
         self.worker.submit(self._link, job)
 
     # -- jobs -------------------------------------------------------------------------------------------
-    def _wait_for_quiet(self) -> None:
-        """Let a burst of saves finish before taking the cores (see QUIET_S): wait while a save is running
-        (it started after the last one was queued) or one ended less than QUIET_S ago.
-
-        Even hashing alone (no copy) waits: with the previous snapshot hashed during the next 100 MB save,
-        that save's median rose ~5% and its slow tail doubled (four alternating runs each, 2 cores)."""
-        while not self.worker.waited_on.is_set():
-            now = time.monotonic()
-            started = self.staging.last_save_started
-            running = started > self._last_save and now - started < MAX_DEFER_S
-            quiet_for = now - max(self._last_save, started)
-            if not running and quiet_for >= QUIET_S:
-                self._busy_since = None
-                return
-            if self._busy_since is None:
-                self._busy_since = now
-            if now - self._busy_since >= MAX_DEFER_S:
-                return
-            self.worker.waited_on.wait(max(0.005, QUIET_S - quiet_for))
-        self._busy_since = None
-
     def _snapshot(self, job: SnapshotJob) -> None:
-        self._wait_for_quiet()
+        # Held while saves arrive back to back (`autolog.bursts`). Even hashing alone waits: with the previous
+        # snapshot hashed during the next 100 MB save, that save's median rose ~5% and its slow tail doubled.
+        self._quiet.wait_for_quiet()
         self.staging.refill()
         staged = job.staged_path
         problem = self.staging.intact(staged)
@@ -120,7 +93,7 @@ class Recorder:
         try:
             if local_dest is not None:
                 delivered = self.uploader.deliver(job.table, job.row_id, staged, local_dest,
-                                                  threads=self.worker.waited_on.is_set())
+                                                  threads=self.bursts.someone_waits())
             digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:

@@ -11,6 +11,7 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from .bursts import SaveBursts
 from .config import Settings
 from .journal import Journal
 from .recorder import Recorder
@@ -28,10 +29,11 @@ class Session:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(settings.journal_dir)
         beat = min(30.0, max(0.2, settings.heartbeat_timeout / 4))
-        self.store = Store(settings.tracking_uri, self.journal, heartbeat_interval=beat)
-        self.staging = Staging(settings.staging_dir)
+        self.bursts = SaveBursts()  # the store and the recorder hold their work while saves arrive back to back
+        self.store = Store(settings.tracking_uri, self.journal, heartbeat_interval=beat, bursts=self.bursts)
+        self.staging = Staging(settings.staging_dir, self.bursts)
         self.uploader = Uploader(self.store, self.staging)
-        self.recorder = Recorder(self.store, self.staging, self.uploader)
+        self.recorder = Recorder(self.store, self.staging, self.uploader, self.bursts)
 
     @cached_property
     def cache(self) -> Cache:

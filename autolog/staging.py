@@ -26,12 +26,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bursts import SaveBursts
 from .fingerprint import member_files
 from .paths import copy_file
 
@@ -66,15 +66,15 @@ def _stat_tuple(path: str | os.PathLike[str]) -> tuple[int, int, int]:
 class Staging:
     """The staging areas of one autolog home: `{home}/staging/` plus one per other file system."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, bursts: SaveBursts | None = None) -> None:
         self.root = root
+        self.bursts = bursts or SaveBursts()  # protect() notes when each save starts
         self._lock = threading.Lock()
         self._staged_inodes: dict[Inode, int] = {}  # (device, inode) -> staged link count
         self._frozen: dict[str, _Frozen] = {}  # staged path -> its state at staging time
         self._roots: dict[int, Path | None] = {}  # device -> staging root on that file system (None: none)
         self._spares: dict[Path, list[Path]] = {root: []}  # staging root -> empty folders made ahead
         self._adopted: set[Path] = set()  # roots whose leftover spares were taken over
-        self.last_save_started = 0.0  # monotonic time at which the latest captured path save began
         self._copy_paths: set[str] = set()  # paths that got an open-file save: path saves there are copied
         # Snapshots left staged by a process that died before uploading them (`autolog sync` finishes
         # them): their inodes are unknown to us, so any multiply-linked file is protected while they exist.
@@ -295,8 +295,8 @@ class Staging:
         """Before a save to `path` (or to its member `files`, or the files under a directory `path`): unlink
         every name whose inode is staged, so the save writes a new file and the staged snapshot stays intact.
 
-        Called as every captured path save starts, so it also notes the time (`last_save_started`)."""
-        self.last_save_started = time.monotonic()
+        Called as every captured path save starts, so it also notes the time (`autolog.bursts`)."""
+        self.bursts.save_started()
         if not self._staged_inodes and not self._foreign:
             return
         if files is not None:

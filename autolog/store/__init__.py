@@ -27,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from ..bursts import SaveBursts
 from ..errors import AutologError, StoreUnavailable
 from ..log import logger, report_internal_error
 from ..redact import redact, redact_text
@@ -49,8 +50,13 @@ PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable 
 class Store(StoreOperations):
     """Queue-backed facade over `SqlStore` (see module docstring); its operations are `StoreOperations`."""
 
-    def __init__(self, url: str, journal: Journal | None = None, heartbeat_interval: float = 30.0) -> None:
+    def __init__(self, url: str, journal: Journal | None = None, heartbeat_interval: float = 30.0,
+                 bursts: SaveBursts | None = None) -> None:
         self.url = url
+        # Writes wait while the user's saves arrive back to back (`autolog.bursts`); a read, a barrier or
+        # close ends the hold at once. Their rows are in the journal already.
+        self.bursts = bursts or SaveBursts()
+        self._quiet = self.bursts.waiter()
         self.journal = journal
         self.heartbeat_interval = heartbeat_interval
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -102,6 +108,8 @@ class Store(StoreOperations):
             future, method, args, kwargs = item
             if not future.set_running_or_notify_cancel():
                 continue
+            if method in _WRITES and not self._parked:
+                self._quiet.wait_for_quiet()
             if self._parked and not self._replay_parked():
                 if method in _WRITES or method == "ping":
                     self._parked.append(item)  # in order behind the others: a barrier waits for them too
@@ -260,6 +268,8 @@ class Store(StoreOperations):
     def submit(self, method: Operation, *args: Any, **kwargs: Any) -> Future[Any]:
         """Queue a store operation; the Future carries its result or error."""
         future: Future[Any] = Future()
+        if method not in _WRITES:
+            self.bursts.wake_for_the_user()  # a read or a barrier: queued writes go ahead now
         with self._submit_lock:
             if self._closed or not self._thread.is_alive():
                 future.set_exception(StoreUnavailable("the autolog store worker has stopped"))
@@ -310,6 +320,7 @@ class Store(StoreOperations):
             if self._closed:
                 return
             self._closed = True
+            self.bursts.wake()
             self._queue.put(_STOP)
         self._thread.join(timeout)
 

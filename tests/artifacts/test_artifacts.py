@@ -266,7 +266,7 @@ def test_an_orphaned_artifact_upload_is_finished_by_the_next_init(run_py, home):
         import autolog.uploader
 
         autolog.uploader.Uploader._upload = lambda *args: time.sleep(1000)  # the upload never happens
-        autolog.uploader.Uploader.deliver = lambda *args: None  # (nor a local copy, hashed on the way)
+        autolog.uploader.Uploader.deliver = lambda *args, **kwargs: None  # (nor a local copy, hashed on the way)
         task = autolog.init("art", "dies")
         task.upload_artifact("result", {"score": 0.9})
         task._session.recorder.worker.wait()

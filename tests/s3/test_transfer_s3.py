@@ -70,8 +70,8 @@ def test_ranged_download_round_trips(small_parts, s3_object, tmp_path: Path) -> 
 
 def test_a_part_that_fails_removes_the_half_written_file(small_parts, s3_object, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The connection drops on one part (fault injected on the third range): the error reaches the caller
-    and no half-written file is left where the caller expects a whole one."""
+    """The connection drops on one part (fault injected on the third range): an error naming the object, the
+    bytes and the cause reaches the caller, and no half-written file is left where it expects a whole one."""
     storage, uri, _data = s3_object
     original = type(storage.fs)._cat_file
 
@@ -82,7 +82,8 @@ def test_a_part_that_fails_removes_the_half_written_file(small_parts, s3_object,
 
     monkeypatch.setattr(type(storage.fs), "_cat_file", flaky)
     target = tmp_path / "copy.bin"
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(OSError, match=r"obj\.bin: downloading bytes 2097152-3145728 failed: "
+                                      r"ConnectionResetError: connection reset"):
         storage.get(uri, str(target), False)
     assert not target.exists()
 

@@ -34,6 +34,7 @@ class SaveBursts:
 
     def save_ended(self) -> None:
         self.last_ended = time.monotonic()
+        self._woken.clear()
 
     def wake(self) -> None:
         """Someone waits for the background work (`flush`, a read, the exit): stop holding it now."""
@@ -47,8 +48,9 @@ class SaveBursts:
             self.wake()
 
     def someone_waits(self) -> bool:
-        """True when someone asked for the background work since the latest save began."""
-        return self.last_wait >= self.last_started
+        """True when someone asked for the background work since the latest save began or ended (a
+        `register_model` counts as a save that ends): then nothing holds, and hashing may take every core."""
+        return self.last_wait >= max(self.last_started, self.last_ended)
 
     def waiter(self) -> QuietWaiter:
         """A hold for one background thread (each keeps its own count of how long it has held)."""

@@ -1,11 +1,10 @@
 """Background work holds while the user's saves arrive back to back (`autolog.bursts`): the store's
 fire-and-forget writes wait for the quiet after a burst, a read ends the hold at once, and a burst that
-never ends holds nothing back after MAX_DEFER_S. The store file is read directly (its own SQLite
-connection), so checking never ends a hold the way a read through autolog would."""
+never ends holds nothing back after MAX_DEFER_S. The store is read over a connection of the test's own
+(SQLite or PostgreSQL), so checking never ends a hold the way a read through autolog would."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -19,9 +18,13 @@ def _fingerprint(path: str) -> dict:
 
 
 def _stored(session, path: str) -> bool:
-    database = session.settings.tracking_uri[len("sqlite:///"):]
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT count(*) FROM fingerprints WHERE path = ?", (path,)).fetchone()[0] == 1
+    from autolog.store.sql import SqlStore
+
+    direct = SqlStore(session.settings.tracking_uri)
+    try:
+        return direct.get_fingerprint(path) is not None
+    finally:
+        direct.close()
 
 
 def _landed_within(session, path: str, seconds: float) -> float | None:

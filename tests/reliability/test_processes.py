@@ -105,6 +105,9 @@ def test_forked_child_calls_init_and_never_hangs(case: str, tmp_path: Path, home
 def test_keyboard_interrupt_fails_the_task_and_keeps_its_snapshots(child, tmp_path: Path) -> None:
     code = """
         import hashlib, json, os, signal, autolog
+        # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when this test runs in the background
+        # (a shell starts background jobs with SIGINT ignored, and Python then keeps it ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         task = autolog.init("rel", "ctrl-c", output_uri={out!r})
         shas = []
         for i in range(3):

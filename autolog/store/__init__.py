@@ -266,10 +266,14 @@ class Store(StoreOperations):
 
     # -- the caller's side ---------------------------------------------------------------------------
     def submit(self, method: Operation, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Queue a store operation; the Future carries its result or error."""
+        """Queue a store operation whose answer someone waits for (a read, a barrier, a write whose result is
+        needed); the Future carries its result or error. On a user's thread it ends any hold of the queued
+        writes (`autolog.bursts`): they run first, in order."""
+        self.bursts.wake_for_the_user()
+        return self._enqueue(method, args, kwargs)
+
+    def _enqueue(self, method: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
         future: Future[Any] = Future()
-        if method not in _WRITES:
-            self.bursts.wake_for_the_user()  # a read or a barrier: queued writes go ahead now
         with self._submit_lock:
             if self._closed or not self._thread.is_alive():
                 future.set_exception(StoreUnavailable("the autolog store worker has stopped"))
@@ -284,7 +288,7 @@ class Store(StoreOperations):
         Inserted tasks, snapshots and artifacts are journaled first, on this thread.
         """
         self._journal(method, args)
-        future = self.submit(method, *args)
+        future = self._enqueue(method, args, {})  # nobody waits for it: it may be held during a burst of saves
         future.add_done_callback(_log_failure(method))
         return future
 

@@ -82,3 +82,32 @@ def test_a_flush_ends_the_hold(session) -> None:
     start = time.monotonic()
     assert session.flush(timeout=10)
     assert _stored(session, "/d") and time.monotonic() - start < 1.0
+
+
+def test_a_write_the_user_waits_for_is_not_held(session) -> None:
+    """A write whose answer the caller needs (here an update from the user's thread) ends the hold: it runs,
+    after the held fire-and-forget writes before it, without waiting for the saves to stop."""
+    task = autolog.current_task()
+    session.bursts.save_started()
+    session.store.queue_fingerprint(_fingerprint("/e"))
+    start = time.monotonic()
+    assert session.store.update("tasks", task.id, {"heartbeat": time.time()}) == 1
+    assert time.monotonic() - start < 1.0 and _stored(session, "/e")
+
+
+def test_autolog_threads_reading_do_not_end_the_hold(session) -> None:
+    """autolog's own threads (the recovery pass after `init`, the recorder's lookups) read through the same
+    queue; their reads wait behind the held writes instead of ending the hold for everyone."""
+    import threading
+
+    session.bursts.save_started()
+    session.store.queue_fingerprint(_fingerprint("/f"))
+    answers: list = []
+    reader = threading.Thread(target=lambda: answers.append(session.store.get_fingerprint("/f")),
+                              name="autolog-test-reader")
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive() and not answers and not _stored(session, "/f")  # still held
+    session.bursts.save_ended()
+    reader.join(5)
+    assert answers and answers[0]["path"] == "/f"

@@ -15,22 +15,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
     "init": "lifecycle",
     "current_task": "lifecycle",
-    "Task": "task",
-    "Model": "model",
-    "Artifact": "artifact",
+    "Task": "run.task",
+    "Model": "run.model",
+    "Artifact": "run.artifact",
     "NotFoundError": "errors",
     "IntegrityError": "errors",
     "ConfigError": "errors",
     "AutologError": "errors",
     "PickleNotAllowedError": "errors",
     "StoreUnavailableError": "errors",
-    "instrument": "instrumentation",
-    "uninstrument": "instrumentation",
+    "instrument": "capture.instrumentation",
+    "uninstrument": "capture.instrumentation",
     "load_settings": "config",
     "Settings": "config",
 }
@@ -38,14 +38,14 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:
-    from .artifact import Artifact
+    from .run.artifact import Artifact
     from .config import Settings, load_settings
     from .errors import (AutologError, ConfigError, IntegrityError, NotFoundError, PickleNotAllowedError,
                          StoreUnavailableError)
-    from .instrumentation import instrument, uninstrument
+    from .capture.instrumentation import instrument, uninstrument
     from .lifecycle import current_task, init
-    from .model import Model
-    from .task import Task
+    from .run.model import Model
+    from .run.task import Task
 
 
 def __getattr__(name: str) -> Any:
@@ -62,20 +62,20 @@ def __dir__() -> list[str]:
 
 
 def _install_import_hooks() -> None:
-    from .instrumentation import install_import_hooks
+    from .capture.instrumentation import install_import_hooks
 
     install_import_hooks()
 
 
 def _task_class() -> type[Task]:
-    """`Task`, for `model` and `artifact` (below it) through `autolog.taskref`: imported on first use."""
-    from .task import Task
+    """`Task`, for `model` and `artifact` (below it) through `autolog.run.taskref`: imported on first use."""
+    from .run.task import Task
 
     return Task
 
 
 def _register_task_class() -> None:
-    from .taskref import register
+    from .run.taskref import register
 
     register(_task_class)
 

@@ -41,7 +41,7 @@ class Settings:
 
     @property
     def journal_dir(self) -> Path:
-        """One small file per task, snapshot and artifact not yet final in the store (`autolog.journal`)."""
+        """One small file per task, snapshot and artifact not yet final in the store (`autolog.store.journal`)."""
         return self.home / "journal"
 
     @property
@@ -97,7 +97,7 @@ def _parse_dir(key: str, value: Any, source: str) -> Path:
 
 def _prepare_dir(key: str, path: Path, source: str) -> None:
     """Create a folder of autolog's own as private (0700) if missing; ConfigError if that is impossible."""
-    from .paths import private_dir
+    from .system.paths import private_dir
 
     try:
         private_dir(path)
@@ -180,7 +180,7 @@ def load_settings() -> Settings:
         _check_output_uri(default_output_uri, out_src)
     # Then the folders autolog owns, private (0700), and the store URL that may live in one of them.
     _prepare_dir("home", home, home_src)
-    from .tracking import check_tracking_uri
+    from .store.tracking import check_tracking_uri
 
     check_tracking_uri(tracking_uri, tracking_src)
     for folder in (settings.staging_dir, Path(settings.local_store_uri)):
@@ -190,8 +190,8 @@ def load_settings() -> Settings:
 
 
 def _check_output_uri(uri: str, source: str) -> None:
-    from .redact import redact, redact_text
-    from .storage import check_uri
+    from .system.redact import redact, redact_text
+    from .storage.access import check_uri
 
     try:
         check_uri(uri)

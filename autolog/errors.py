@@ -31,5 +31,5 @@ class StoreUnavailableError(AutologError):
 class StoreUnavailable(StoreUnavailableError):
     """Internal: the store cannot take this operation now (not opened, deleted, unwritable, or stopped), and the
     user was already warned once: the public `StoreUnavailableError`, kept apart so background failures of
-    this kind are not reported again as internal errors. (Here, not in `autolog.store`, so that the worker
-    thread's error filter needs no import of the store: `autolog.store` imports the worker.)"""
+    this kind are not reported again as internal errors. (Here, not in `autolog.store.client`, so that the worker
+    thread's error filter needs no import of the store: `autolog.store.client` imports the worker.)"""

@@ -27,12 +27,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from . import current
+from .run import current
 from .config import load_settings
-from .current import current_task, get_session
-from .log import strict, swallowed_in_strict_mode
-from .session import Session
-from .task import ABORTED, COMPLETED, FAILED, Task, new_task
+from .run.current import current_task, get_session
+from .system.log import strict, swallowed_in_strict_mode
+from .pipeline.session import Session
+from .run.task import ABORTED, COMPLETED, FAILED, Task, new_task
 
 __all__ = ["current_task", "get_session", "init"]
 
@@ -45,7 +45,7 @@ _previous_excepthook: Callable[[type[BaseException], BaseException, Any], Any]  
 
 
 def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
-    from .storage import check_uri, protocol_of
+    from .storage.access import check_uri, protocol_of
 
     if output_uri is None:
         uri = default
@@ -62,7 +62,7 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
         raise TypeError(f"output_uri must be None, True, a path or a URI string, got {type(output_uri).__name__}")
     if not uri:
         return None
-    from .redact import stored_uri
+    from .system.redact import stored_uri
 
     uri = stored_uri(uri)  # credentials are never stored: the backend reads them from env/config files
     check_uri(uri)
@@ -72,7 +72,7 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
 
 
 def _check_text(label: str, value: Any) -> str:
-    from .paths import check_display_name
+    from .system.paths import check_display_name
 
     return check_display_name(label, value)  # not empty, no NUL, bounded length
 
@@ -98,7 +98,7 @@ def init(project: str, task: str, output_uri: str | os.PathLike[str] | bool | No
     exception leaves the block (it propagates). Otherwise it ends at interpreter exit, after pending uploads
     finish (up to `upload_timeout`): `completed`, or `failed` after an uncaught exception.
     """
-    from .instrumentation import instrument, normalize_frameworks
+    from .capture.instrumentation import instrument, normalize_frameworks
 
     project, task = _check_text("project", project), _check_text("task", task)
     wanted = normalize_frameworks(frameworks)  # validated before anything is recorded
@@ -118,7 +118,7 @@ def init(project: str, task: str, output_uri: str | os.PathLike[str] | bool | No
         current.set_current(new)
         _install_process_hooks()
     instrument(wanted)
-    from .sync import recover
+    from .pipeline.sync import recover
 
     session.recorder.worker.submit(recover, session)
     return new
@@ -165,7 +165,7 @@ def _at_exit() -> None:
             _wait_for_user_threads()
         _end_process()
     except Exception as exc:  # noqa: BLE001 - exit must go on
-        from .log import report_internal_error
+        from .system.log import report_internal_error
 
         report_internal_error("exit", exc)
     if strict() and swallowed_in_strict_mode:
@@ -188,7 +188,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     try:
         _end_process(ABORTED)
     except Exception as exc:  # noqa: BLE001 - the process is ending anyway
-        from .log import report_internal_error
+        from .system.log import report_internal_error
 
         report_internal_error("sigterm", exc)
     finally:

@@ -26,8 +26,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from autolog.instrumentation import Hook
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 _destination = arg(1, "filename")
 _source = arg(0, "filename")

@@ -30,10 +30,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from autolog import recording
-from autolog.instrumentation import Hook
-from autolog.log import guard
-from autolog.wrappers import _bypass, _call_once, arg, load_wrapper, observing_nested_saves
+from autolog.capture import recording
+from autolog.capture.instrumentation import Hook
+from autolog.system.log import guard
+from autolog.capture.wrappers import _bypass, _call_once, arg, load_wrapper, observing_nested_saves
 
 FRAMEWORK = "lightning"
 _filepath = arg(1, "filepath")

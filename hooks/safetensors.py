@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from autolog.instrumentation import Hook
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 
 class SafetensorsHook(Hook):

@@ -31,9 +31,9 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.instrumentation import Hook
-from autolog.recording import Target
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.recording import Target
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 FRAMEWORK = "tensorflow"
 

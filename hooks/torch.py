@@ -23,8 +23,8 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.instrumentation import Hook
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 _load_source = arg(0, "f")
 

@@ -20,8 +20,8 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.instrumentation import Hook
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 _fname = arg(0, "fname")
 

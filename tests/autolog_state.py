@@ -5,10 +5,10 @@ from __future__ import annotations
 
 def reset_for_tests() -> None:
     """Close the current task and session, remove every patch: a clean slate between tests."""
-    import autolog.current as current
+    import autolog.run.current as current
     import autolog.lifecycle as lifecycle
-    from autolog.instrumentation import uninstrument
-    from autolog.task import COMPLETED
+    from autolog.capture.instrumentation import uninstrument
+    from autolog.run.task import COMPLETED
 
     with current.lock:
         task = current.current_task()

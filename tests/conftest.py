@@ -43,17 +43,17 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
             pytest.skip("about the SQLite store file")
         fresh_schema = _fresh_schema(request.getfixturevalue("postgres_url"))
         monkeypatch.setenv("AUTOLOG_TRACKING_URI", next(fresh_schema))
-    import autolog.log
+    import autolog.system.log
 
-    autolog.log.swallowed_in_strict_mode.clear()
+    autolog.system.log.swallowed_in_strict_mode.clear()
     yield root / "home"
     from autolog_state import reset_for_tests
 
     reset_for_tests()
     if fresh_schema is not None:
         next(fresh_schema, None)  # drops the schema
-    swallowed = list(autolog.log.swallowed_in_strict_mode)
-    autolog.log.swallowed_in_strict_mode.clear()
+    swallowed = list(autolog.system.log.swallowed_in_strict_mode)
+    autolog.system.log.swallowed_in_strict_mode.clear()
     assert not swallowed or os.environ.get("AUTOLOG_STRICT") == "0", f"internal errors swallowed: {swallowed}"
 
 
@@ -256,7 +256,7 @@ def autolog_records(monkeypatch: pytest.MonkeyPatch):
     """Every record logged on the "autolog" logger, whatever its handlers or propagation; warn-once reset."""
     import logging
 
-    import autolog.log
+    import autolog.system.log
 
     records: list[logging.LogRecord] = []
 
@@ -268,6 +268,6 @@ def autolog_records(monkeypatch: pytest.MonkeyPatch):
     handler = Collect(level=logging.DEBUG)
     logger.addHandler(handler)
     monkeypatch.setattr(logger, "level", logging.DEBUG)
-    monkeypatch.setattr(autolog.log, "_seen", set())
+    monkeypatch.setattr(autolog.system.log, "_seen", set())
     yield records
     logger.removeHandler(handler)

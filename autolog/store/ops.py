@@ -1,7 +1,7 @@
 """The store's operations, typed: one method per `SqlStore` operation, so a misspelt name or a wrong argument
 fails at type-check time (mypy) instead of in a user's training run.
 
-The `Store` facade (`autolog.store`) inherits these. Every method queues its operation on the store's
+The `Store` facade (`autolog.store.client`) inherits these. Every method queues its operation on the store's
 worker thread (`Store.submit`) and either waits for the answer (reads, and writes whose result the caller
 needs) or, for the `queue_*` methods, returns at once: those are the fire-and-forget writes of the recording
 path, journaled on the caller's thread first and logged (never raised) if they fail. The semantics of the

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError, ConfigError, StoreUnavailableError
-from ..redact import redact, redact_text
+from ..system.redact import redact, redact_text
 from . import queries, schema
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def _retrying(fn: Callable[..., T]) -> Callable[..., T]:
     A locked or busy SQLite file is retried a dozen times (seconds). A store that cannot be reached (the
     PostgreSQL server restarts, the network drops) is retried for `UNREACHABLE_RETRY_SECONDS`, then (and at
     once while it is known to be down) raises `StoreUnavailableError` marked `retry_later`: the store worker
-    parks such writes, in order, and retries them until `retry_seconds` have passed (`autolog.store`), while
+    parks such writes, in order, and retries them until `retry_seconds` have passed (`autolog.store.client`), while
     a user's read fails in seconds instead of waiting behind them. One warning when the store goes away and
     one line when it is back. A store that refuses us (credentials, no such database) is not retried.
     """

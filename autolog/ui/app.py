@@ -165,7 +165,7 @@ class Site:
         if isinstance(row, Response):
             return row
         task = self.queries.tasks_by_id({row["task_id"]}).get(row["task_id"])
-        from ..artifact import PREVIEW_KEY
+        from ..run.artifact import PREVIEW_KEY
 
         metadata = json.loads(row["metadata"] or "{}")
         return self.page(request, "artifact.html", artifact=row, task=task, preview=previews.preview(row),

@@ -24,8 +24,8 @@ class Unavailable(AutologError):
 
 def artifact_file(row: dict[str, Any]) -> str:
     """Local path of an artifact's stored file (a folder artifact: its zip), verified against its hash."""
-    from ..artifact import artifact_from_row
-    from ..lifecycle import get_session
+    from ..run.artifact import artifact_from_row
+    from ..run.current import get_session
 
     session = get_session()
     artifact = artifact_from_row(row)
@@ -34,7 +34,7 @@ def artifact_file(row: dict[str, Any]) -> str:
         raise Unavailable(f"{label} has no recorded hash yet (upload {artifact.upload_state}"
                           f"{': ' + artifact.error if artifact.error else ''})")
     if artifact.uri:
-        from ..storage import storage_for
+        from ..storage.access import storage_for
 
         storage, uri = storage_for(artifact.uri), artifact.uri
 
@@ -58,7 +58,7 @@ def artifact_file(row: dict[str, Any]) -> str:
 
 def model_path(row: dict[str, Any]) -> str:
     """Local path of a model's bytes (file or folder), verified against its hash."""
-    from ..model import model_from_row
+    from ..run.model import model_from_row
 
     model = model_from_row(row)
     if model.hash is None:

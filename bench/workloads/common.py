@@ -88,7 +88,7 @@ class Switch:
 class InlineTimer:
     """Times autolog's own work on the caller's thread, free of the machine's noise.
 
-    The wrappers call `autolog.recording.<function>` through the module attribute at every call, so
+    The wrappers call `autolog.capture.recording.<function>` through the module attribute at every call, so
     wrapping those functions here (the bench's instrumentation, not a change to autolog) measures exactly
     the work a save or load does before and after the framework's call: path resolution, protecting a
     staged inode, the stat, the hard link into staging and the queueing of the background job.
@@ -98,7 +98,7 @@ class InlineTimer:
     FUNCTIONS = ("resolve_target", "protect_previous", "record_save", "record_load")
 
     def __init__(self) -> None:
-        from autolog import recording
+        from autolog.capture import recording
 
         self._spent = 0.0
         for name in self.FUNCTIONS:

@@ -5,7 +5,7 @@ read once), so the read is the I/O ceiling of this machine's memory, not of its 
 
 - `read`: `readinto` an 8 MB buffer until the end (what any consumer of the bytes must at least pay);
 - `BLAKE3, 1 thread`: `blake3(max_threads=1).update_mmap` (the "≥ 1 GB/s on a single core" target);
-- `BLAKE3, autolog`: `autolog.fingerprint.hash_file`, the function the recorder runs (single-threaded);
+- `BLAKE3, autolog`: `autolog.storage.fingerprint.hash_file`, the function the recorder runs (single-threaded);
 - `SHA-256`: hashlib over the same 8 MB chunks, for reference.
 """
 
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     ctx, out = parse(argv)
     from blake3 import blake3
 
-    from autolog.fingerprint import hash_file
+    from autolog.storage.fingerprint import hash_file
 
     work = ctx.fresh("hashing")
     size = (256 if ctx.quick else 1024) * 2**20

@@ -28,8 +28,8 @@ TIMED = ("{imports}\nimport time; _t = time.perf_counter()\n{body}\nprint('BENCH
 INIT = "import autolog; autolog.init('bench', 'stacks')"
 ALIAS_PASS = """
 import autolog
-from autolog import aliases
-from autolog.instrumentation import _registry
+from autolog.capture import aliases
+from autolog.capture.instrumentation import _registry
 hook = _registry.hook("torch")
 fresh = [(p.owner, p.original, p.wrapper) for p in hook._patches if callable(p.original)]
 """

@@ -8,7 +8,7 @@ The file is 1 GiB (with `--big`, the default of `python -m bench` when disk and 
   on file systems; s3fs's own parallel multipart upload on object stores);
 - `autolog pipeline`: `task.register_model(path)` + `task.flush()`: stage, hash, upload and record;
 
-and two ways of downloading it: `fsspec get_file` and `Storage.get` (parallel ranged parts: `autolog.transfer`).
+and two ways of downloading it: `fsspec get_file` and `Storage.get` (parallel ranged parts: `autolog.storage.transfer`).
 
 For S3 each round also reads the CPU time the server process and this process spent: the "profile" rows
 give CPU-seconds per GiB for each side and the ceiling they imply: the throughput that no client could
@@ -38,7 +38,7 @@ def cpu_seconds(pid: int | None) -> float:
 def measure(switch: Switch, dest_uri: str, path: str, size: int, reps: int, server_pid: int | None) -> dict:
     from fsspec.core import url_to_fs
 
-    from autolog.storage import Storage
+    from autolog.storage.access import Storage
 
     switch.new_task(f"upload-{dest_uri.split('://')[0] if '://' in dest_uri else 'local'}")
     fs, root = url_to_fs(dest_uri)

@@ -233,7 +233,7 @@ def _evil_zip(path: Path, entry: str) -> None:
 @pytest.mark.parametrize("entry", ["../escaped.txt", "sub/../../escaped.txt", "/tmp/escaped-abs.txt",
                                    "..\\escaped.txt"])
 def test_zip_slip_is_refused(tmp_path, entry):
-    from autolog.serializers import extract_zip
+    from autolog.storage.serializers import extract_zip
 
     archive = tmp_path / "evil.zip"
     _evil_zip(archive, entry)
@@ -245,7 +245,7 @@ def test_zip_slip_is_refused(tmp_path, entry):
 
 def test_a_foreign_archive_in_the_bucket_cannot_escape_the_cache(task, tmp_path, home):
     """Someone replaced a folder artifact's zip in the bucket and its recorded hash: still no zip slip."""
-    from autolog.fingerprint import hash_path
+    from autolog.storage.fingerprint import hash_path
 
     folder = tmp_path / "f"
     folder.mkdir()
@@ -263,10 +263,10 @@ def test_an_orphaned_artifact_upload_is_finished_by_the_next_init(run_py, home):
     task_id = run_py("""
         import os, time
         import autolog
-        import autolog.uploader
+        from autolog.pipeline.uploader import Uploader
 
-        autolog.uploader.Uploader._upload = lambda *args: time.sleep(1000)  # the upload never happens
-        autolog.uploader.Uploader.deliver = lambda *args, **kwargs: None  # (nor a local copy, hashed on the way)
+        Uploader._upload = lambda *args: time.sleep(1000)  # the upload never happens
+        Uploader.deliver = lambda *args, **kwargs: None  # (nor a local copy, hashed on the way)
         task = autolog.init("art", "dies")
         task.upload_artifact("result", {"score": 0.9})
         task._session.recorder.worker.wait()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import wrapt
 
-from autolog.instrumentation import Hook
-from autolog.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.instrumentation import Hook
+from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
 
 
 class PlainFilesHook(Hook):

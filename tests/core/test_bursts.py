@@ -1,4 +1,4 @@
-"""Background work holds while the user's saves arrive back to back (`autolog.bursts`): the store's
+"""Background work holds while the user's saves arrive back to back (`autolog.system.bursts`): the store's
 fire-and-forget writes wait for the quiet after a burst, a read ends the hold at once, and a burst that
 never ends holds nothing back after MAX_DEFER_S. The store is read over a connection of the test's own
 (SQLite or PostgreSQL), so checking never ends a hold the way a read through autolog would."""
@@ -10,7 +10,7 @@ import time
 import pytest
 
 import autolog
-from autolog import bursts as bursts_module
+from autolog.system import bursts as bursts_module
 
 
 def _fingerprint(path: str) -> dict:

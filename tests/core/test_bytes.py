@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import autolog
-from autolog.staging import Staging
+from autolog.pipeline.staging import Staging
 
 STAGING_DIRNAME = ".autolog-staging"
 
@@ -39,15 +39,15 @@ def sync() -> subprocess.CompletedProcess:
 def test_not_found_on_the_last_retry_is_recorded_failed_not_left_pending(tmp_path: Path, lenient, monkeypatch) -> None:
     """A backend that keeps answering FileNotFoundError (s3fs: a missing bucket) while the staged bytes
     exist: the upload ends `failed`, so `sync` retries it; it never stays `pending` for ever."""
-    import autolog.storage
-    import autolog.uploader
+    import autolog.storage.access
+    import autolog.pipeline.uploader
 
-    monkeypatch.setattr(autolog.uploader, "RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(autolog.pipeline.uploader, "RETRY_DELAYS", (0.01, 0.01))
 
     def missing_bucket(self, local_path, dest_uri):
         raise FileNotFoundError(f"NoSuchBucket: {dest_uri}")
 
-    monkeypatch.setattr(autolog.storage.Storage, "put", missing_bucket)
+    monkeypatch.setattr(autolog.storage.access.Storage, "put", missing_bucket)
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"kept")
     task = autolog.init("p", "missing-bucket", output_uri="memory://autolog-missing-bucket/run")
@@ -66,7 +66,7 @@ def test_leftover_protection_ends_once_sync_finished_the_leftovers(plain, run_py
     src.write_bytes(b"orphan")
     run_py(f"""
         import os, signal, autolog
-        import autolog.uploader as uploader
+        import autolog.pipeline.uploader as uploader
         uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
         uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
         task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
@@ -165,7 +165,7 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
         src.write_bytes(data)
         proc = run_py(f"""
             import os, signal, autolog
-            import autolog.uploader as uploader
+            import autolog.pipeline.uploader as uploader
             uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
             uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
             task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
@@ -201,8 +201,8 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
 def test_a_local_copy_is_a_hard_link_only_when_nobody_else_can_write_the_inode(tmp_path: Path) -> None:
     """A staged file that is the only name of its inode is hard-linked to a same-file-system output (no
     bytes move); one still shared with the user's path is copied, hashed in the same read."""
-    from autolog.fingerprint import hash_file
-    from autolog.storage import Storage
+    from autolog.storage.fingerprint import hash_file
+    from autolog.storage.access import Storage
 
     staging = tmp_path / "staging"
     staging.mkdir()
@@ -228,9 +228,9 @@ def test_a_needed_copy_is_hashed_as_stored(tmp_path: Path, monkeypatch, kernel_c
     """Both ways of copying (the kernel's copy then a hash of the copy, or 1 MiB blocks hashed between read
     and write for files too large for the page cache) give the same hash, that of the bytes stored, with or
     without hashing threads (used only while someone waits)."""
-    from autolog import fingerprint
-    from autolog.fingerprint import hash_file
-    from autolog.storage import Storage
+    from autolog.storage import fingerprint
+    from autolog.storage.fingerprint import hash_file
+    from autolog.storage.access import Storage
 
     monkeypatch.setattr(fingerprint, "KERNEL_COPY_LIMIT", 2**40 if kernel_copy else 0)
     user = tmp_path / "user.bin"
@@ -259,7 +259,7 @@ def test_remote_copy_never_changes_when_the_user_writes_into_their_file(plain, t
 
 def test_a_retry_removes_what_a_killed_attempt_left(tmp_path: Path) -> None:
     """A process killed mid-copy leaves `dest.part-*`; the next attempt at that destination removes it."""
-    from autolog.storage import Storage
+    from autolog.storage.access import Storage
 
     staged = tmp_path / "staged.bin"
     staged.write_bytes(b"bytes")
@@ -274,7 +274,7 @@ def test_a_retry_removes_what_a_killed_attempt_left(tmp_path: Path) -> None:
 def test_staging_folders_made_ahead_never_pile_up(run_py, tmp_path: Path, home: Path) -> None:
     """Each process keeps a few empty staging folders ready (a rename is 10x cheaper than a mkdir on a
     busy disk); the next process takes over the ones left, so they never accumulate."""
-    from autolog.staging import SPARE_FOLDERS
+    from autolog.pipeline.staging import SPARE_FOLDERS
 
     for i in range(3):
         run_py(f"""

@@ -8,7 +8,7 @@ Imports are read with `ast` from the source tree, not by importing it. Two graph
   `import autolog` cheap, but a lazy import from a lower layer into a higher one is still a dependency the
   wrong way (the `task` -> `lifecycle` -> `task` circle this test was written against). Where the data model
   itself points up (a model's `task` and `consumers` are `Task` objects, and an artifact's `consumers` too),
-  the lower layer reaches `Task` through `autolog.taskref`, which the package registers.
+  the lower layer reaches `Task` through `autolog.run.taskref`, which the package registers.
 
 Beside the graph: no module reads a private field of `Task` (`task._session`, `task._live`, `Task._create`,
 ...) from outside `task.py`, nor of `Model` / `Artifact` outside theirs, nor another module's private names
@@ -24,8 +24,24 @@ from pathlib import Path
 import autolog
 
 SOURCE = Path(autolog.__file__).parent
-CORE = {"autolog.lifecycle", "autolog.task", "autolog.artifact", "autolog.model", "autolog.recording",
-        "autolog.current"}
+CORE = {"autolog.lifecycle", "autolog.run.task", "autolog.run.artifact", "autolog.run.model",
+        "autolog.capture.recording", "autolog.run.current"}
+
+# The layers, lowest first: a module imports only from its own layer and the layers below it (type-only
+# imports included). `lifecycle` is the one composition root; the package itself sits on top.
+LAYERS = [
+    ("autolog.errors", "autolog.version", "autolog.system"),
+    ("autolog.storage",),
+    ("autolog.store",),
+    ("autolog.config",),
+    ("autolog.pipeline",),
+    ("autolog.run",),
+    ("autolog.capture", "autolog.hooks"),
+    ("autolog.lifecycle",),
+    ("autolog.ui",),
+    ("autolog.cli",),
+    ("autolog", "autolog.__main__"),
+]
 
 
 def modules() -> dict[str, Path]:
@@ -36,9 +52,9 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _nodes(body: list[ast.stmt], lazy: bool) -> Iterator[ast.stmt]:
+def _nodes(body: list[ast.stmt], lazy: bool, type_only: bool = False) -> Iterator[ast.stmt]:
     for node in body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test) and not type_only:
             continue
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not lazy:
@@ -46,14 +62,14 @@ def _nodes(body: list[ast.stmt], lazy: bool) -> Iterator[ast.stmt]:
         for name in ("body", "orelse", "finalbody", "handlers"):
             inner = getattr(node, name, None)
             if isinstance(inner, list):
-                yield from _nodes(inner, lazy)
+                yield from _nodes(inner, lazy, type_only)
 
 
-def imports_of(name: str, path: Path, known: set[str], lazy: bool) -> set[str]:
+def imports_of(name: str, path: Path, known: set[str], lazy: bool, type_only: bool = False) -> set[str]:
     """The modules of `autolog` that `name` imports (`from . import x` counts as the submodule x)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found: set[str] = set()
-    for node in _nodes(ast.parse(path.read_text()).body, lazy):
+    for node in _nodes(ast.parse(path.read_text()).body, lazy, type_only):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name in known}
         elif isinstance(node, ast.ImportFrom):
@@ -69,9 +85,21 @@ def imports_of(name: str, path: Path, known: set[str], lazy: bool) -> set[str]:
     return found
 
 
-def graph(lazy: bool) -> dict[str, set[str]]:
+def graph(lazy: bool, type_only: bool = False) -> dict[str, set[str]]:
     mods = modules()
-    return {name: imports_of(name, path, set(mods), lazy) for name, path in mods.items()}
+    return {name: imports_of(name, path, set(mods), lazy, type_only) for name, path in mods.items()}
+
+
+def layer_of(module: str) -> int:
+    """The index in `LAYERS` of the longest prefix that names `module`'s layer."""
+    best = max((len(prefix), index) for index, prefixes in enumerate(LAYERS) for prefix in prefixes
+               if module == prefix or module.startswith(prefix + "."))
+    return best[1]
+
+
+def upward_edges(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{src} -> {dst}" for src, targets in edges.items() for dst in targets
+                  if layer_of(dst) > layer_of(src))
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -116,14 +144,28 @@ def test_all_imports_lazy_ones_included_form_a_dag() -> None:
 
 def test_model_and_artifact_reach_task_only_through_taskref() -> None:
     edges = graph(lazy=True)
-    assert "autolog.task" not in edges["autolog.model"] | edges["autolog.artifact"] | edges["autolog.artifact_inputs"]
-    assert "autolog.taskref" in edges["autolog.model"] and "autolog.task" in edges["autolog"]
+    below_task = edges["autolog.run.model"] | edges["autolog.run.artifact"] | edges["autolog.run.artifact_inputs"]
+    assert "autolog.run.task" not in below_task
+    assert "autolog.run.taskref" in edges["autolog.run.model"] and "autolog.run.task" in edges["autolog"]
 
 
 def test_the_store_and_the_session_never_import_the_core() -> None:
     edges = graph(lazy=True)
-    low = [m for m in edges if m.startswith("autolog.store") or m in ("autolog.session", "autolog.current")]
-    assert {m: sorted(edges[m] & (CORE - {"autolog.current"})) for m in low} == {m: [] for m in low}
+    low = [m for m in edges if m.startswith("autolog.store") or m in ("autolog.pipeline.session",
+                                                                       "autolog.run.current")]
+    assert {m: sorted(edges[m] & (CORE - {"autolog.run.current"})) for m in low} == {m: [] for m in low}
+
+
+def test_layers_point_one_way_type_only_imports_included() -> None:
+    """Every module of `autolog/` is in a layer, and none imports from a layer above its own."""
+    edges = graph(lazy=True, type_only=True)
+    assert all(layer_of(m) >= 0 for m in edges)
+    assert upward_edges(edges) == []
+
+
+def test_the_layer_check_sees_an_upward_import() -> None:
+    assert upward_edges({"autolog.store.sql": {"autolog.run.task"}, "autolog.cli.commands": {"autolog.run.task"}}) \
+        == ["autolog.store.sql -> autolog.run.task"]
 
 
 def test_the_checker_sees_a_cycle() -> None:
@@ -136,7 +178,7 @@ def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
     import autolog.hooks
 
     hooks = [path for folder in autolog.hooks.__path__ for path in Path(folder).glob("*.py")]  # wheel or checkout
-    files = [SOURCE / "recording.py", SOURCE / "remote_models.py", *hooks]
+    files = [SOURCE / "capture" / "recording.py", SOURCE / "run" / "remote_models.py", *hooks]
     assert len(files) > 5
     private = []
     for path in files:
@@ -195,20 +237,20 @@ def outside_reads(module: str, owner: str) -> list[str]:
 
 def test_no_module_reads_task_private_fields() -> None:
     assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} \
-        <= private_names(SOURCE / "task.py", "Task")
-    assert outside_reads("task.py", "Task") == []
+        <= private_names(SOURCE / "run" / "task.py", "Task")
+    assert outside_reads("run/task.py", "Task") == []
 
 
 def test_no_module_reads_model_or_artifact_private_fields() -> None:
-    assert outside_reads("model.py", "Model") == []
-    assert outside_reads("artifact.py", "Artifact") == []
+    assert outside_reads("run/model.py", "Model") == []
+    assert outside_reads("run/artifact.py", "Artifact") == []
 
 
 def test_the_private_field_check_sees_a_read(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f(task, t, art):\n    task._session.store\n    t._fetched_artifacts\n    Task._create()\n"
                      "    art._session()\n    self._row\n    Model._from_row({})\n")
-    home = SOURCE / "task.py"
+    home = SOURCE / "run" / "task.py"
     private = private_names(home, "Task")
     hits = reads_of_privates(probe, "Task", private, other_classes_private_names(home, "Task") & private)
     assert sorted(h.split(" ")[1] for h in hits) == ["Task._create", "t._fetched_artifacts", "task._session"]

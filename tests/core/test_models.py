@@ -96,7 +96,7 @@ def test_memory_output_uri(tmp_path: Path) -> None:
 
 
 def test_multi_file_checkpoint_named_by_a_prefix_is_one_model(tmp_path: Path) -> None:
-    from autolog.recording import Target
+    from autolog.capture.recording import Target
 
     folder = tmp_path / "ckpts"
     folder.mkdir()

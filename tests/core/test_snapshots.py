@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import autolog
-from autolog.fingerprint import hash_file
+from autolog.storage.fingerprint import hash_file
 
 
 def test_each_save_is_a_snapshot_in_call_order(plain, tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_known_unchanged_file_is_answered_from_its_fingerprint(plain, tmp_path: 
     save, load = plain
     with autolog.init("p", "producer") as producer:
         save(b"fast path", tmp_path / "f.bin")
-    import autolog.recorder as recorder
+    import autolog.pipeline.recorder as recorder
 
     def no_hashing(path):
         raise AssertionError(f"re-hashed {path}")
@@ -154,7 +154,7 @@ def test_ignore_patterns_rank_and_no_task(plain, tmp_path: Path, monkeypatch) ->
 
 def test_open_file_object_target_is_recorded_with_its_final_bytes(plain, tmp_path: Path) -> None:
     _save, _load = plain
-    from autolog import recording
+    from autolog.capture import recording
 
     task = autolog.init("p", "t", output_uri=str(tmp_path / "out"))
     path = tmp_path / "handle.bin"
@@ -221,9 +221,9 @@ def test_saves_never_wait_for_a_locked_store_and_lose_nothing(plain, tmp_path: P
 
 def test_failing_uploads_never_reach_the_user_and_sync_finishes_them_later(plain, tmp_path: Path, lenient,
                                                                           monkeypatch, caplog) -> None:
-    import autolog.uploader
+    import autolog.pipeline.uploader
 
-    monkeypatch.setattr(autolog.uploader, "RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(autolog.pipeline.uploader, "RETRY_DELAYS", (0.01, 0.01))
     save, load = plain
     out = tmp_path / "out"
     task = autolog.init("p", "t", output_uri=str(out))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import autolog
-from autolog.storage import Storage, safe_segment
+from autolog.storage.access import Storage, safe_segment
 
 
 def test_unknown_scheme_is_a_value_error_naming_it() -> None:
@@ -58,7 +58,7 @@ def test_large_transfers_show_progress_only_on_a_terminal(tmp_path: Path) -> Non
     big = tmp_path / "big.bin"
     with open(big, "wb") as fh:
         fh.truncate(65 * 2**20)  # over the 64 MB threshold
-    code = (f"from autolog.storage import Storage; s = Storage({str(tmp_path / 'out')!r}); "
+    code = (f"from autolog.storage.access import Storage; s = Storage({str(tmp_path / 'out')!r}); "
             f"s.put({str(big)!r}, {str(tmp_path / 'out' / 'big.bin')!r}); "
             f"s.get({str(tmp_path / 'out' / 'big.bin')!r}, {str(tmp_path / 'back.bin')!r}, False)")
     leader, follower = pty.openpty()

@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from autolog.store import Store
+from autolog.store.client import Store
 from autolog.store.ops import Operation, StoreOperations
 
 

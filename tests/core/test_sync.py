@@ -14,7 +14,7 @@ def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> 
     src.write_bytes(data)
     proc = run_py(f"""
         import os, signal, autolog
-        import autolog.uploader as uploader
+        import autolog.pipeline.uploader as uploader
         task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
         # hold the upload back so the kill lands mid-flight, after the pending row is durable
         original = uploader.storage_for
@@ -46,7 +46,7 @@ def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_pat
     src.write_bytes(b"orphan")
     proc = run_py(f"""
         import os, signal, autolog
-        import autolog.uploader as uploader
+        import autolog.pipeline.uploader as uploader
         uploader.Uploader.enqueue = lambda *a, **k: None  # the process dies before uploading
         task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
         model = task.register_model({str(src)!r})
@@ -70,7 +70,7 @@ def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_pat
     src.write_bytes(b"uploaded later")
     proc = run_py(f"""
         import time, autolog
-        import autolog.uploader as uploader
+        import autolog.pipeline.uploader as uploader
         original = uploader.storage_for
         def slow(uri):
             time.sleep(60)

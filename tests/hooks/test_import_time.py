@@ -14,9 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import autolog  # noqa: E402
-import autolog.log  # noqa: E402
-from autolog import instrumentation  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+import autolog.system.log  # noqa: E402
+from autolog.capture import instrumentation  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 
 
 def test_importing_autolog_patches_a_framework_imported_before_it(run_py):
@@ -24,7 +24,7 @@ def test_importing_autolog_patches_a_framework_imported_before_it(run_py):
         import json, torch
         kept = {"original": torch.save}  # in a dict: module globals holding it would be rebound too
         import autolog
-        from autolog.instrumentation import patched_hooks
+        from autolog.capture.instrumentation import patched_hooks
         print(json.dumps([patched_hooks()["torch"], torch.save is not kept["original"]]))
     """)
     assert json.loads(proc.stdout) == [True, True]
@@ -34,7 +34,7 @@ def test_a_framework_imported_after_autolog_is_patched_at_its_import(run_py):
     proc = run_py("""
         import json, sys
         import autolog
-        from autolog.instrumentation import patched_hooks
+        from autolog.capture.instrumentation import patched_hooks
         before = patched_hooks()["torch"]
         import torch
         loaders = {type(torch.__loader__).__name__, type(torch.__spec__.loader).__name__}
@@ -52,7 +52,7 @@ import torch
 original = torch.save
 import mysaver                                     # binds the original before autolog patched
 import autolog
-from autolog.instrumentation import uninstrument
+from autolog.capture.instrumentation import uninstrument
 task = autolog.init("aliases", "early")
 mysaver.save({"w": torch.ones(2)}, "a.pt")
 mysaver.checkpoint({"w": torch.ones(3)}, "b.pt")
@@ -92,8 +92,8 @@ def test_an_error_while_patching_fails_strict_mode_and_never_the_import(monkeypa
     monkeypatch.setattr(hook_cls, "patch", broken)
     instrumentation.uninstrument()
     instrumentation.instrument({"torch": True})  # torch is imported: patches now, and fails
-    swallowed = list(autolog.log.swallowed_in_strict_mode)
-    autolog.log.swallowed_in_strict_mode.clear()
+    swallowed = list(autolog.system.log.swallowed_in_strict_mode)
+    autolog.system.log.swallowed_in_strict_mode.clear()
     assert any("torch hook setup" in s and "patch exploded" in s for s in swallowed), swallowed
     assert not patched_hooks()["torch"]
 
@@ -103,7 +103,7 @@ def test_init_racing_a_framework_import_in_another_thread_does_not_deadlock(run_
         import faulthandler, sys, threading, time
         faulthandler.dump_traceback_later(120, exit=True)   # a deadlock prints every stack and fails
         import autolog
-        from autolog.instrumentation import patched_hooks
+        from autolog.capture.instrumentation import patched_hooks
         importer = threading.Thread(target=lambda: __import__("torch"))
         importer.start()
         while "torch" not in sys.modules:                   # torch is now half-imported in the other thread
@@ -129,7 +129,7 @@ def test_disabled_hooks_from_the_environment(run_py, tmp_path, monkeypatch: pyte
     assert task.models["output"] == []
     proc = run_py("""
         import autolog, torch
-        from autolog.instrumentation import patched_hooks
+        from autolog.capture.instrumentation import patched_hooks
         print(patched_hooks()["torch"])
     """, env={"AUTOLOG_DISABLED_HOOKS": "torch"})
     assert proc.stdout.strip() == "False"

@@ -1,6 +1,6 @@
 """Every hook's patch lifecycle: import/patch/unpatch in every order, wrappers never stack, unpatch is exact.
 
-Generic over `autolog.instrumentation.HOOK_NAMES`: a hook's patched attributes are read from its `_patches`
+Generic over `autolog.capture.instrumentation.HOOK_NAMES`: a hook's patched attributes are read from its `_patches`
 list, so a new hook is covered without touching this file. A hook whose framework is not installed is
 skipped. The orderings run in fresh interpreters, so that "framework imported after instrument" is real.
 """
@@ -13,7 +13,7 @@ import textwrap
 import pytest
 import wrapt
 
-instrumentation = importlib.import_module("autolog.instrumentation")
+instrumentation = importlib.import_module("autolog.capture.instrumentation")
 HOOK_NAMES = instrumentation.HOOK_NAMES
 
 
@@ -59,7 +59,7 @@ CHILD = """
 import importlib, sys
 import wrapt
 
-ins = importlib.import_module("autolog.instrumentation")
+ins = importlib.import_module("autolog.capture.instrumentation")
 NAME, IMPORT_FIRST = {name!r}, {import_first!r}
 hook_cls = importlib.import_module("autolog.hooks." + NAME).HOOK
 ONLY = {{n: n == NAME for n in ins.HOOK_NAMES}}

@@ -60,7 +60,7 @@ def fresh_session() -> None:
 
 def journaled(home: Path) -> list[tuple[str, str]]:
     """(table, id) of every row still outstanding in the home's journal files."""
-    from autolog.journal import SUFFIX, read
+    from autolog.store.journal import SUFFIX, read
 
     found: list[tuple[str, str]] = []
     for path in sorted((home / "journal").glob(f"*{SUFFIX}")):

@@ -14,7 +14,7 @@ import autolog
 @pytest.fixture
 def slow_uploads(monkeypatch: pytest.MonkeyPatch):
     """Uploads that take a minute (a stuck network), and a 1 s upload_timeout."""
-    import autolog.uploader as uploader
+    import autolog.pipeline.uploader as uploader
 
     original = uploader.storage_for
     release = threading.Event()
@@ -71,7 +71,7 @@ def test_a_flush_that_raises_still_ends_the_task(monkeypatch: pytest.MonkeyPatch
 
 def test_store_operations_after_the_store_stopped_fail_fast() -> None:
     from autolog.lifecycle import get_session
-    from autolog.store import StoreUnavailable
+    from autolog.store.client import StoreUnavailable
 
     store = get_session().store
     assert store.ping()
@@ -99,7 +99,7 @@ def test_store_operations_after_the_store_stopped_fail_fast() -> None:
 
 
 def test_an_unopenable_store_raises_a_fresh_error_each_time(tmp_path: Path) -> None:
-    from autolog.store import Store, StoreUnavailable
+    from autolog.store.client import Store, StoreUnavailable
 
     (tmp_path / "file").write_text("not a folder")
     store = Store(f"sqlite:///{tmp_path / 'file' / 'autolog.db'}")

@@ -104,7 +104,7 @@ def _insert_task(task_id: str, **fields) -> None:
 
 def test_a_reused_pid_and_a_silent_host(cli, monkeypatch) -> None:
     """Same host: a live pid whose start time differs is another process. Other host: the heartbeat decides."""
-    from autolog.liveness import process_start
+    from autolog.system.liveness import process_start
 
     me = process_start(os.getpid())
     assert me is not None

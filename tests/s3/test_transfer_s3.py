@@ -1,4 +1,4 @@
-"""Large downloads from a real S3 server come in parallel ranged parts (`autolog.transfer`), and a download
+"""Large downloads from a real S3 server come in parallel ranged parts (`autolog.storage.transfer`), and a download
 that fails or sees the object change part way leaves no file behind."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_a_large_model_is_fetched_in_ranged_parts_and_arrives_intact(run_py, tmp
 @pytest.fixture
 def s3_object(s3_uri: str) -> tuple[object, str, bytes]:
     """(Storage, uri, bytes) of a 5 MiB object, with parts of 1 MiB so that it takes the ranged path."""
-    from autolog.storage import Storage
+    from autolog.storage.access import Storage
 
     data = os.urandom(5 * 2**20 + 1000)
     storage = Storage(s3_uri)
@@ -55,7 +55,7 @@ def s3_object(s3_uri: str) -> tuple[object, str, bytes]:
 
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autolog import transfer
+    from autolog.storage import transfer
 
     monkeypatch.setattr(transfer, "PART_SIZE", 2**20)
     monkeypatch.setattr(transfer, "MIN_RANGED_SIZE", 2 * 2**20)

@@ -89,7 +89,7 @@ def test_tracking_password_is_masked_in_every_error(run_py, tmp_path: Path) -> N
 
 
 def test_redaction_rules() -> None:
-    from autolog.redact import redact, redact_text, strip_credentials
+    from autolog.system.redact import redact, redact_text, strip_credentials
 
     assert strip_credentials("s3://AKIA:sec@bucket/a?X-Amz-Credential=c&X-Amz-Signature=s&v=1") == "s3://bucket/a?v=1"
     assert redact("postgresql://u:p@ss@h:5432/db") == "postgresql://u:***@h:5432/db"

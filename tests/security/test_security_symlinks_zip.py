@@ -144,7 +144,7 @@ def test_swapped_zip_is_refused_by_its_hash_before_extraction(run_py, home: Path
 def test_a_load_hashes_through_links_out_but_never_uploads_them(tmp_path: Path, autolog_records) -> None:
     """Lineage of a load reads what the links point to (a Hugging Face cache snapshot is only links into
     `../../blobs`), silently; an upload of the same folder skips them (test above)."""
-    from autolog.fingerprint import hash_path, member_files
+    from autolog.storage.fingerprint import hash_path, member_files
 
     blobs = tmp_path / "blobs"
     blobs.mkdir()

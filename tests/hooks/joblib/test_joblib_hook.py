@@ -16,8 +16,8 @@ joblib = pytest.importorskip("joblib")
 np = pytest.importorskip("numpy")
 
 import autolog  # noqa: E402
-import autolog.recording  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+import autolog.capture.recording  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 
 
 def _forest():
@@ -278,8 +278,8 @@ def test_internal_errors_never_reach_the_user(lenient, monkeypatch: pytest.Monke
     def load_boom(*args, **kwargs):
         raise _InternalLoadBoom("broken store")
 
-    monkeypatch.setattr(autolog.recording, "record_save", save_boom)
-    monkeypatch.setattr(autolog.recording, "record_load", load_boom)
+    monkeypatch.setattr(autolog.capture.recording, "record_save", save_boom)
+    monkeypatch.setattr(autolog.capture.recording, "record_load", load_boom)
     with caplog.at_level(logging.DEBUG, logger="autolog"):
         assert joblib.dump({"a": 1}, path) == [str(path)]
         assert joblib.dump({"a": 2}, path) == [str(path)]
@@ -301,7 +301,7 @@ def test_internal_error_before_the_call_is_contained(lenient, monkeypatch: pytes
     def boom(obj):
         raise _ResolveBoom("cannot resolve")
 
-    monkeypatch.setattr(autolog.recording, "resolve_target", boom)
+    monkeypatch.setattr(autolog.capture.recording, "resolve_target", boom)
     with caplog.at_level(logging.WARNING, logger="autolog"):
         assert joblib.dump([1, 2], tmp_path / "m.pkl") == [str(tmp_path / "m.pkl")]
         assert joblib.load(tmp_path / "m.pkl") == [1, 2]

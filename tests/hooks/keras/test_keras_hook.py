@@ -16,7 +16,7 @@ from keras.src.models.model import Model as ModelClass  # noqa: E402
 from keras.src.saving import saving_api  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "keras-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)

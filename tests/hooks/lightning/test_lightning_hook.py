@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.fingerprint import hash_file  # noqa: E402
+from autolog.storage.fingerprint import hash_file  # noqa: E402
 
 
 class Regressor(L.LightningModule):

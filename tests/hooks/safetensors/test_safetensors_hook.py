@@ -152,8 +152,8 @@ def test_internal_error_is_contained(lenient, task, tmp_path: Path, monkeypatch)
     logger = logging.getLogger("autolog")
     logger.addHandler(handler)
     monkeypatch.setattr(logger, "level", logging.DEBUG)
-    monkeypatch.setattr(importlib.import_module("autolog.log"), "_seen", set())
-    monkeypatch.setattr(importlib.import_module("autolog.recording"), "record_save", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(importlib.import_module("autolog.system.log"), "_seen", set())
+    monkeypatch.setattr(importlib.import_module("autolog.capture.recording"), "record_save", lambda *a, **k: 1 / 0)
     try:
         path = tmp_path / "a.safetensors"
         assert st_numpy.save_file(arrays(), path) is None

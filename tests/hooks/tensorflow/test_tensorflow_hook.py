@@ -19,7 +19,7 @@ from tensorflow.python.saved_model import load as load_module  # noqa: E402
 from tensorflow.python.saved_model import save as save_module  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "tf-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)

@@ -18,7 +18,7 @@ import fsspec  # noqa: E402
 import wrapt  # noqa: E402
 
 import autolog  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "torch-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
@@ -282,7 +282,7 @@ def test_internal_error_on_save_is_contained(lenient, task, tmp_path: Path, monk
 
 def test_internal_error_on_load_is_contained(lenient, tmp_path: Path, monkeypatch, autolog_records):
     _, _, path = produce(tmp_path)
-    monkeypatch.setattr(importlib.import_module("autolog.recording"), "record_load", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(importlib.import_module("autolog.capture.recording"), "record_load", lambda *a, **k: 1 / 0)
     with autolog.init("torch-hook", "consume") as consumer:
         assert torch.load(path)["step"] == 1
         assert torch.load(path)["step"] == 1
@@ -292,7 +292,7 @@ def test_internal_error_on_load_is_contained(lenient, tmp_path: Path, monkeypatc
 
 
 def test_internal_error_before_save_is_contained(lenient, task, tmp_path: Path, monkeypatch, autolog_records):
-    monkeypatch.setattr(importlib.import_module("autolog.recording"), "resolve_target", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(importlib.import_module("autolog.capture.recording"), "resolve_target", lambda *a, **k: 1 / 0)
     path = tmp_path / "before.pt"
     torch.save(state(), path)
     torch.save(state(2.0), path)

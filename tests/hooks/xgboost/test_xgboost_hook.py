@@ -14,8 +14,8 @@ xgb = pytest.importorskip("xgboost")
 np = pytest.importorskip("numpy")
 
 import autolog  # noqa: E402
-import autolog.recording  # noqa: E402
-from autolog.instrumentation import patched_hooks  # noqa: E402
+import autolog.capture.recording  # noqa: E402
+from autolog.capture.instrumentation import patched_hooks  # noqa: E402
 
 
 def _data(n: int = 60):
@@ -206,8 +206,8 @@ def test_internal_errors_never_reach_the_user(lenient, monkeypatch: pytest.Monke
     def boom(*args, **kwargs):
         raise _InternalBoom("broken store")
 
-    monkeypatch.setattr(autolog.recording, "record_save", boom)
-    monkeypatch.setattr(autolog.recording, "record_load", boom)
+    monkeypatch.setattr(autolog.capture.recording, "record_save", boom)
+    monkeypatch.setattr(autolog.capture.recording, "record_load", boom)
     path = tmp_path / "m.json"
     booster = _booster()
     with caplog.at_level(logging.DEBUG, logger="autolog"):

@@ -38,12 +38,18 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:
-    from .run.artifact import Artifact
-    from .config import Settings, load_settings
-    from .errors import (AutologError, ConfigError, IntegrityError, NotFoundError, PickleNotAllowedError,
-                         StoreUnavailableError)
     from .capture.instrumentation import instrument, uninstrument
+    from .config import Settings, load_settings
+    from .errors import (
+        AutologError,
+        ConfigError,
+        IntegrityError,
+        NotFoundError,
+        PickleNotAllowedError,
+        StoreUnavailableError,
+    )
     from .lifecycle import current_task, init
+    from .run.artifact import Artifact
     from .run.model import Model
     from .run.task import Task
 

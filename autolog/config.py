@@ -190,8 +190,8 @@ def load_settings() -> Settings:
 
 
 def _check_output_uri(uri: str, source: str) -> None:
-    from .system.redact import redact, redact_text
     from .storage.access import check_uri
+    from .system.redact import redact, redact_text
 
     try:
         check_uri(uri)

@@ -27,12 +27,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .run import current
 from .config import load_settings
-from .run.current import current_task, get_session
-from .system.log import strict, swallowed_in_strict_mode
 from .pipeline.session import Session
+from .run import current
+from .run.current import current_task, get_session
 from .run.task import ABORTED, COMPLETED, FAILED, Task, new_task
+from .system.log import strict, swallowed_in_strict_mode
 
 __all__ = ["current_task", "get_session", "init"]
 
@@ -51,8 +51,10 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
         uri = default
     elif output_uri is True:
         if not default:
-            raise ValueError("output_uri=True needs a default_output_uri in the config file or "
-                             "AUTOLOG_DEFAULT_OUTPUT_URI; none is set")
+            raise ValueError(
+                "output_uri=True needs a default_output_uri in the config file or "
+                "AUTOLOG_DEFAULT_OUTPUT_URI; none is set"
+            )
         uri = default
     elif output_uri is False:
         uri = None
@@ -67,7 +69,7 @@ def _resolve_output_uri(output_uri: Any, default: str | None) -> str | None:
     uri = stored_uri(uri)  # credentials are never stored: the backend reads them from env/config files
     check_uri(uri)
     if protocol_of(uri) == "file":
-        return os.path.abspath(uri[len("file://"):] if uri.startswith("file://") else uri)
+        return os.path.abspath(uri[len("file://") :] if uri.startswith("file://") else uri)
     return uri.rstrip("/")
 
 
@@ -77,8 +79,15 @@ def _check_text(label: str, value: Any) -> str:
     return check_display_name(label, value)  # not empty, no NUL, bounded length
 
 
-def init(project: str, task: str, output_uri: str | os.PathLike[str] | bool | None = None, *, tags: Iterable[str] = (),
-         frameworks: bool | Mapping[str, bool] = True, ignore: Iterable[str] = ()) -> Task:
+def init(
+    project: str,
+    task: str,
+    output_uri: str | os.PathLike[str] | bool | None = None,
+    *,
+    tags: Iterable[str] = (),
+    frameworks: bool | Mapping[str, bool] = True,
+    ignore: Iterable[str] = (),
+) -> Task:
     """Start a task (a run) and make it the process's current task (`autolog.current_task()`).
 
     A second `init()` in the same process closes the first one as completed and starts the new one::
@@ -170,8 +179,11 @@ def _at_exit() -> None:
         report_internal_error("exit", exc)
     if strict() and swallowed_in_strict_mode:
         # Test runs only: an internal error swallowed off the caller's thread must fail the process.
-        print("autolog (strict): internal errors were swallowed:\n  " + "\n  ".join(swallowed_in_strict_mode),
-              file=sys.stderr, flush=True)
+        print(
+            "autolog (strict): internal errors were swallowed:\n  " + "\n  ".join(swallowed_in_strict_mode),
+            file=sys.stderr,
+            flush=True,
+        )
         os._exit(70)
 
 

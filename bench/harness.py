@@ -30,8 +30,9 @@ def clock() -> float:
     return time.perf_counter()
 
 
-def alternate(modes: Sequence[Mode], reps: int, warmup: int = 1,
-              between: Callable[[], None] | None = None) -> dict[str, Values]:
+def alternate(
+    modes: Sequence[Mode], reps: int, warmup: int = 1, between: Callable[[], None] | None = None
+) -> dict[str, Values]:
     """Run each mode's round `warmup + reps` times, alternating in ABBA order.
 
     A round returns {metric: value or list of values}; values of warm-up rounds are dropped.
@@ -59,9 +60,18 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
-def row(workload: str, case: str, metric: str, unit: str, baseline: tuple[str, Sequence[float]],
-        measured: tuple[str, Sequence[float]], *, target: float | None = None, higher_is_better: bool = False,
-        note: str = "") -> dict[str, Any]:
+def row(
+    workload: str,
+    case: str,
+    metric: str,
+    unit: str,
+    baseline: tuple[str, Sequence[float]],
+    measured: tuple[str, Sequence[float]],
+    *,
+    target: float | None = None,
+    higher_is_better: bool = False,
+    note: str = "",
+) -> dict[str, Any]:
     """One line of the results table.
 
     `unit` is `s` (lower is better; shown in ms or s) or `MB/s` (higher is better). `ratio` is
@@ -74,22 +84,58 @@ def row(workload: str, case: str, metric: str, unit: str, baseline: tuple[str, S
     met = None
     if target is not None and ratio is not None:
         met = ratio >= target if higher_is_better else ratio <= target
-    return {"workload": workload, "case": case, "metric": metric, "unit": unit,
-            "baseline_label": baseline[0], "baseline": base, "measured_label": measured[0], "measured": meas,
-            "ratio": ratio, "ratio_of_mins": ratio_of_mins, "added": meas["median"] - base["median"], "target": target,
-            "higher_is_better": higher_is_better, "met": met, "note": note}
+    return {
+        "workload": workload,
+        "case": case,
+        "metric": metric,
+        "unit": unit,
+        "baseline_label": baseline[0],
+        "baseline": base,
+        "measured_label": measured[0],
+        "measured": meas,
+        "ratio": ratio,
+        "ratio_of_mins": ratio_of_mins,
+        "added": meas["median"] - base["median"],
+        "target": target,
+        "higher_is_better": higher_is_better,
+        "met": met,
+        "note": note,
+    }
 
 
-def single(workload: str, case: str, metric: str, unit: str, label: str, values: Sequence[float], *,
-           target: float | None = None, higher_is_better: bool = False, note: str = "") -> dict[str, Any]:
+def single(
+    workload: str,
+    case: str,
+    metric: str,
+    unit: str,
+    label: str,
+    values: Sequence[float],
+    *,
+    target: float | None = None,
+    higher_is_better: bool = False,
+    note: str = "",
+) -> dict[str, Any]:
     """A row with an absolute target (e.g. hash throughput >= 1000 MB/s) and no baseline."""
     meas = summary(values)
     met = None
     if target is not None:
         met = meas["median"] >= target if higher_is_better else meas["median"] <= target
-    return {"workload": workload, "case": case, "metric": metric, "unit": unit, "baseline_label": None,
-            "baseline": None, "measured_label": label, "measured": meas, "ratio": None, "added": None,
-            "target": target, "higher_is_better": higher_is_better, "met": met, "note": note}
+    return {
+        "workload": workload,
+        "case": case,
+        "metric": metric,
+        "unit": unit,
+        "baseline_label": None,
+        "baseline": None,
+        "measured_label": label,
+        "measured": meas,
+        "ratio": None,
+        "added": None,
+        "target": target,
+        "higher_is_better": higher_is_better,
+        "met": met,
+        "note": note,
+    }
 
 
 def settle() -> None:

@@ -71,12 +71,24 @@ def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 
             started = base + i
             status = "completed" if in_chain or i % 50 else ("failed" if i % 100 else "aborted")
             tags = [TAGS[i % len(TAGS)]] + ([TAGS[(i // 7) % len(TAGS)]] if i % 3 == 0 else [])
-            yield {"id": tid, "project": "chain" if in_chain else f"project-{i % projects}",
-                   "name": f"gen-{i - n_plain}" if in_chain else NAMES[i % len(NAMES)], "status": status,
-                   "output_uri": "s3://bench-models/", "tags": json.dumps(sorted(set(tags))), "started": started,
-                   "ended": started + 0.5, "host": f"node-{i % 16}", "user": "bench", "pid": 1000 + i % 30000,
-                   "python": "3.11.7", "argv": '["train.py"]', "cwd": "/work", "git_commit": None,
-                   "git_dirty": None}
+            yield {
+                "id": tid,
+                "project": "chain" if in_chain else f"project-{i % projects}",
+                "name": f"gen-{i - n_plain}" if in_chain else NAMES[i % len(NAMES)],
+                "status": status,
+                "output_uri": "s3://bench-models/",
+                "tags": json.dumps(sorted(set(tags))),
+                "started": started,
+                "ended": started + 0.5,
+                "host": f"node-{i % 16}",
+                "user": "bench",
+                "pid": 1000 + i % 30000,
+                "python": "3.11.7",
+                "argv": '["train.py"]',
+                "cwd": "/work",
+                "git_commit": None,
+                "git_dirty": None,
+            }
 
     # -- models: the heavy task's first, then spread over plain tasks, then the chain's ---------------------
     n_chain_models = chain
@@ -94,13 +106,27 @@ def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 
         per_task_seq[task_index] = seq + 1
         digest = _hex(rng, 256)
         imported = task_index < 0
-        return {"id": mid, "task_id": None if imported else task_ids[task_index], "seq": 0 if imported else seq,
-                "name": name, "framework": FRAMEWORKS[index % len(FRAMEWORKS)],
-                "uri": None if imported else f"s3://bench-models/{mid[:8]}/models/{seq}_{name}",
-                "local_path": f"/data/run-{task_index}/{name}", "size": 1_000_000 + index % 1000,
-                "hash": digest, "is_dir": False, "members": None, "created": created,
-                "upload_state": "done", "staging_path": None, "dest_uri": None, "owner_host": None,
-                "owner_pid": None, "error": None, "import_key": digest if imported else None}
+        return {
+            "id": mid,
+            "task_id": None if imported else task_ids[task_index],
+            "seq": 0 if imported else seq,
+            "name": name,
+            "framework": FRAMEWORKS[index % len(FRAMEWORKS)],
+            "uri": None if imported else f"s3://bench-models/{mid[:8]}/models/{seq}_{name}",
+            "local_path": f"/data/run-{task_index}/{name}",
+            "size": 1_000_000 + index % 1000,
+            "hash": digest,
+            "is_dir": False,
+            "members": None,
+            "created": created,
+            "upload_state": "done",
+            "staging_path": None,
+            "dest_uri": None,
+            "owner_host": None,
+            "owner_pid": None,
+            "error": None,
+            "import_key": digest if imported else None,
+        }
 
     def model_rows() -> Iterator[dict[str, Any]]:
         for i in range(n_plain_models):
@@ -146,8 +172,12 @@ def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 
         first_chain = n_plain_models
         yield {"task_id": task_ids[n_plain], "model_id": model_ids[1], "seq": 0, "created": base + n_plain + 0.1}
         for g in range(1, n_chain_models):
-            yield {"task_id": task_ids[n_plain + g], "model_id": model_ids[first_chain + g - 1], "seq": 0,
-                   "created": base + n_plain + g + 0.1}
+            yield {
+                "task_id": task_ids[n_plain + g],
+                "model_id": model_ids[first_chain + g - 1],
+                "seq": 0,
+                "created": base + n_plain + g + 0.1,
+            }
 
     for batch in batches(input_rows()):
         with engine.begin() as conn:
@@ -155,11 +185,21 @@ def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 
     elapsed = time.perf_counter() - t0
     store.close()
     newest_plain = heavy - 1
-    return {"url": _url(url), "tasks": tasks, "models": models, "chain": chain, "seconds": round(elapsed, 1),
-            "heavy_task": task_ids[0], "heavy_task_models": heavy, "project": "project-0",
-            "first_model": model_ids[0], "model_hash": model_rows_hash(url, model_ids[newest_plain]),
-            "chain_task": task_ids[-1], "chain_model": model_ids[-1],
-            "chain_first_model": model_ids[n_plain_models] if chain else None}
+    return {
+        "url": _url(url),
+        "tasks": tasks,
+        "models": models,
+        "chain": chain,
+        "seconds": round(elapsed, 1),
+        "heavy_task": task_ids[0],
+        "heavy_task_models": heavy,
+        "project": "project-0",
+        "first_model": model_ids[0],
+        "model_hash": model_rows_hash(url, model_ids[newest_plain]),
+        "chain_task": task_ids[-1],
+        "chain_model": model_ids[-1],
+        "chain_first_model": model_ids[n_plain_models] if chain else None,
+    }
 
 
 def model_rows_hash(url: str, model_id: str) -> str:

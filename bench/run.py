@@ -47,8 +47,14 @@ def machine() -> dict[str, Any]:
                 mem = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem, "os": platform.platform(),
-            "python": platform.python_version(), "load_average_at_start": _loadavg()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": _loadavg(),
+    }
 
 
 def _loadavg() -> list[float] | None:
@@ -69,21 +75,29 @@ def _available_memory() -> int:
 
 
 def versions(python: str) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json\nout = {}\n"
-            "for d in ('autolog', 'torch', 'blake3', 'fsspec', 's3fs', 'sqlalchemy', 'scikit-learn', 'joblib',"
-            " 'clearml', 'mlflow-skinny', 'mlflow'):\n"
-            "    try: out[d] = m.version(d)\n    except m.PackageNotFoundError: pass\nprint(json.dumps(out))")
+    code = (
+        "import importlib.metadata as m, json\nout = {}\n"
+        "for d in ('autolog', 'torch', 'blake3', 'fsspec', 's3fs', 'sqlalchemy', 'scikit-learn', 'joblib',"
+        " 'clearml', 'mlflow-skinny', 'mlflow'):\n"
+        "    try: out[d] = m.version(d)\n    except m.PackageNotFoundError: pass\nprint(json.dumps(out))"
+    )
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir())
     return json.loads(proc.stdout) if proc.returncode == 0 else {}
 
 
 def preflight() -> str | None:
     """The benchmarks measure the installed wheel (with `autolog.hooks`): say how to install it if missing."""
-    proc = subprocess.run([sys.executable, "-c", "import autolog.hooks, autolog; print(autolog.__file__)"],
-                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    proc = subprocess.run(
+        [sys.executable, "-c", "import autolog.hooks, autolog; print(autolog.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
     if proc.returncode != 0:
-        return ("autolog is not installed in this interpreter (the benchmarks measure the installed wheel): "
-                f"run `{Path(sys.executable).name} -m pip install {ROOT}` (or `uv pip install --reinstall {ROOT}`)")
+        return (
+            "autolog is not installed in this interpreter (the benchmarks measure the installed wheel): "
+            f"run `{Path(sys.executable).name} -m pip install {ROOT}` (or `uv pip install --reinstall {ROOT}`)"
+        )
     return None
 
 
@@ -151,14 +165,17 @@ def fmt_target(r: dict[str, Any]) -> str:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| workload | case | metric | baseline: median (min–max) | measured: median (min–max) | ratio | target |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| workload | case | metric | baseline: median (min–max) | measured: median (min–max) | ratio | target |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         base = f"{r['baseline_label']}: {fmt_stat(r['baseline'], r['unit'])}" if r["baseline"] else ""
         meas = f"{r['measured_label']}: {fmt_stat(r['measured'], r['unit'])}"
         n = f" ×{r['measured']['n']}"
-        lines.append(f"| {r['workload']} | {r['case']} | {r['metric']} | {base} | {meas}{n} | {fmt_ratio(r)} "
-                     f"| {fmt_target(r)} |")
+        lines.append(
+            f"| {r['workload']} | {r['case']} | {r['metric']} | {base} | {meas}{n} | {fmt_ratio(r)} | {fmt_target(r)} |"
+        )
     return "\n".join(lines)
 
 
@@ -168,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated workloads among {', '.join(NAMES)}")
     parser.add_argument("--no-big", action="store_true", help="skip the 1 GB checkpoint case")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary folder, deleted)")
-    parser.add_argument("--incumbents-python", help="interpreter with clearml / mlflow installed (default: this "
-                        "one, or $BENCH_INCUMBENTS_PYTHON)")
+    parser.add_argument(
+        "--incumbents-python",
+        help="interpreter with clearml / mlflow installed (default: this one, or $BENCH_INCUMBENTS_PYTHON)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where latest.json / latest.md go")
     args = parser.parse_args(argv)
     if args.incumbents_python:
@@ -206,16 +225,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     info["load_average_at_end"] = _loadavg()
-    command = "python -m bench" + (" " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-                                   if (argv if argv is not None else sys.argv[1:]) else "")
-    result = {"command": command, "quick": args.quick, "started": dt.datetime.fromtimestamp(started).isoformat(
-        timespec="seconds"), "duration_s": round(time.time() - started, 1), "machine": info,
-        "versions": versions(sys.executable), "workload_seconds": seconds, "rows": rows, "skipped": skipped, **extra}
+    command = "python -m bench" + (
+        " " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+        if (argv if argv is not None else sys.argv[1:])
+        else ""
+    )
+    result = {
+        "command": command,
+        "quick": args.quick,
+        "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - started, 1),
+        "machine": info,
+        "versions": versions(sys.executable),
+        "workload_seconds": seconds,
+        "rows": rows,
+        "skipped": skipped,
+        **extra,
+    }
     table = markdown(rows)
     notes = [f"- {s}" for s in skipped]
-    md = (f"`{command}` — {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
-          f"torch {result['versions'].get('torch', '-')}; load average {info['load_average_at_start']} at start; "
-          f"{result['duration_s']:.0f} s in all.\n\n{table}\n" + ("\n" + "\n".join(notes) + "\n" if notes else ""))
+    md = (
+        f"`{command}` — {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
+        f"torch {result['versions'].get('torch', '-')}; load average {info['load_average_at_start']} at start; "
+        f"{result['duration_s']:.0f} s in all.\n\n{table}\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    )
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "latest.json").write_text(json.dumps(result, indent=1))
     (args.results / "latest.md").write_text(md)

@@ -43,11 +43,22 @@ def seaweedfs() -> Iterator[dict[str, str] | None]:
         yield None
         return
     folder = tempfile.mkdtemp(prefix="autolog-bench-weed-")
-    env = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORTS['s3']}"}
-    cmd = [weed, "mini", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-           *(f"-{name}.port={port}" for name, port in PORTS.items()),
-           "-admin.ui=false", "-webdav=false", f"-bucket={BUCKET}"]
+    env = {
+        "AWS_ACCESS_KEY_ID": KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORTS['s3']}",
+    }
+    cmd = [
+        weed,
+        "mini",
+        f"-dir={folder}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        *(f"-{name}.port={port}" for name, port in PORTS.items()),
+        "-admin.ui=false",
+        "-webdav=false",
+        f"-bucket={BUCKET}",
+    ]
     with open(os.path.join(folder, "weed.log"), "wb") as log:
         proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -70,8 +81,9 @@ def seaweedfs() -> Iterator[dict[str, str] | None]:
 def _wait_for_bucket(env: dict[str, str]) -> None:
     import s3fs
 
-    fs = s3fs.S3FileSystem(key=env["AWS_ACCESS_KEY_ID"], secret=env["AWS_SECRET_ACCESS_KEY"],
-                           endpoint_url=env["AWS_ENDPOINT_URL"])
+    fs = s3fs.S3FileSystem(
+        key=env["AWS_ACCESS_KEY_ID"], secret=env["AWS_SECRET_ACCESS_KEY"], endpoint_url=env["AWS_ENDPOINT_URL"]
+    )
     deadline = time.monotonic() + 30
     while True:
         try:

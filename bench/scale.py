@@ -143,34 +143,43 @@ def measure(url: str, empty_url: str, ids: dict[str, Any], workdir: Path, repeat
     add("save until recorded, 1,000,000th model", {"median_ms": full["recorded_ms"]}, "register + flush")
 
     add("Model.query(limit=50)", _timed(lambda: autolog.Model.query(limit=50), repeat))
-    add("Model.query(task_id=T, limit=50)", _timed(lambda: autolog.Model.query(task_id=ids["heavy_task"], limit=50),
-                                                    repeat), f"T has {ids['heavy_task_models']} models")
-    add("Model.query(project=P, limit=50)", _timed(lambda: autolog.Model.query(project=ids["project"], limit=50),
-                                                    repeat))
+    add(
+        "Model.query(task_id=T, limit=50)",
+        _timed(lambda: autolog.Model.query(task_id=ids["heavy_task"], limit=50), repeat),
+        f"T has {ids['heavy_task_models']} models",
+    )
+    add(
+        "Model.query(project=P, limit=50)",
+        _timed(lambda: autolog.Model.query(project=ids["project"], limit=50), repeat),
+    )
     add("Task.query(limit=50)", _timed(lambda: autolog.Task.query(limit=50), repeat))
     add("Task.query(tags=['gpu'], limit=50)", _timed(lambda: autolog.Task.query(tags=["gpu"], limit=50), repeat))
-    add("Task.query(status='failed', limit=50)", _timed(lambda: autolog.Task.query(status="failed", limit=50),
-                                                         repeat))
+    add("Task.query(status='failed', limit=50)", _timed(lambda: autolog.Task.query(status="failed", limit=50), repeat))
     add("autolog models", _timed(_cli("models"), repeat), "50 rows, rich table rendered (stdout discarded)")
     add("autolog models --json", _timed(_cli("models", "--json"), repeat), "50 rows as JSON")
     add("autolog tasks", _timed(_cli("tasks"), repeat), "50 rows, rendered")
-    add("autolog lineage ID (20 generations)", _timed(_cli("lineage", ids["chain_model"]), repeat),
-        "tree rendered")
+    add("autolog lineage ID (20 generations)", _timed(_cli("lineage", ids["chain_model"]), repeat), "tree rendered")
     add("autolog lineage ID --json", _timed(_cli("lineage", ids["chain_model"], "--json"), repeat))
     add("Model.get(id)", _timed(lambda: autolog.Model.get(ids["first_model"]), repeat))
     store = get_session().store
-    add("model by content hash (every load)",
-        _timed(lambda: store.select("models", {"hash": ids["model_hash"]}, order_by=("created",), desc=True),
-               repeat))
+    add(
+        "model by content hash (every load)",
+        _timed(lambda: store.select("models", {"hash": ids["model_hash"]}, order_by=("created",), desc=True), repeat),
+    )
     for label, store_url in (("full store", url), ("empty store", empty_url)):
         env = {**os.environ, "AUTOLOG_TRACKING_URI": store_url}
-        subprocess.run([sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True,
-                       cwd=workdir)  # warm the page cache and the bytecode
+        subprocess.run(
+            [sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True, cwd=workdir
+        )  # warm the page cache and the bytecode
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True,
-                       cwd=workdir)
-        add(f"autolog models, whole process, {label}", {"median_ms": (time.perf_counter() - t0) * 1000},
-            "interpreter start-up and imports included")
+        subprocess.run(
+            [sys.executable, "-m", "autolog", "models"], env=env, capture_output=True, check=True, cwd=workdir
+        )
+        add(
+            f"autolog models, whole process, {label}",
+            {"median_ms": (time.perf_counter() - t0) * 1000},
+            "interpreter start-up and imports included",
+        )
     return rows
 
 
@@ -205,18 +214,30 @@ def main(argv: list[str] | None = None) -> int:
         ids_file.write_text(json.dumps(ids))
         print(f"  filled in {ids['seconds']} s", file=sys.stderr)
     rows = measure(url, empty, ids, workdir, args.repeat)
-    lines = [f"| {backend}: {args.tasks:,} tasks, {args.models:,} models | median ms | cold ms | note |",
-             "| --- | --- | --- | --- |"]
+    lines = [
+        f"| {backend}: {args.tasks:,} tasks, {args.models:,} models | median ms | cold ms | note |",
+        "| --- | --- | --- | --- |",
+    ]
     for row in rows:
-        lines.append(f"| {row['what']} | {row['median_ms']:.1f} | {row.get('cold_ms', float('nan')):.1f} | "
-                     f"{row['note']} |")
+        lines.append(
+            f"| {row['what']} | {row['median_ms']:.1f} | {row.get('cold_ms', float('nan')):.1f} | {row['note']} |"
+        )
     table = "\n".join(lines)
     print(table)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"scale-{backend}.json").write_text(json.dumps({"store": backend, "tasks": args.tasks,
-                                                           "models": args.models, "fill_seconds": ids["seconds"],
-                                                           "rows": rows}, indent=1))
+    (out / f"scale-{backend}.json").write_text(
+        json.dumps(
+            {
+                "store": backend,
+                "tasks": args.tasks,
+                "models": args.models,
+                "fill_seconds": ids["seconds"],
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
     (out / f"scale-{backend}.md").write_text(table + "\n")
     return 0
 

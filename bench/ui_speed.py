@@ -45,8 +45,10 @@ def _request(url: str) -> tuple[float, float, int]:
 
 
 def _store(url: str, tasks: int, models: int, reuse: bool) -> dict:
-    sidecar = Path((url.split("///", 1)[1] if url.startswith("sqlite") else tempfile.gettempdir() + "/autolog-pg")
-                   + f".{tasks}x{models}.ids.json")
+    sidecar = Path(
+        (url.split("///", 1)[1] if url.startswith("sqlite") else tempfile.gettempdir() + "/autolog-pg")
+        + f".{tasks}x{models}.ids.json"
+    )
     if reuse and sidecar.exists():
         return json.loads(sidecar.read_text())
     from bench.populate import populate
@@ -70,8 +72,11 @@ def _pages(ids: dict) -> list[tuple[str, str, bool]]:
         ("task table, sorted by duration", "/?sort=duration", False),
         ("task page (chain task), info", f"/task/{ids['chain_task']}", True),
         ("task page (chain task), artifacts", f"/task/{ids['chain_task']}?tab=artifacts", True),
-        (f"task page ({ids['heavy_task_models']} snapshots), artifacts", f"/task/{ids['heavy_task']}?tab=artifacts",
-         True),
+        (
+            f"task page ({ids['heavy_task_models']} snapshots), artifacts",
+            f"/task/{ids['heavy_task']}?tab=artifacts",
+            True,
+        ),
         ("model page", f"/model/{ids['chain_model']}", False),
         ("lineage json, depth 3", f"/lineage/model/{ids['chain_model']}.json?depth=3", False),
         ("lineage json, depth 12", f"/lineage/model/{ids['chain_model']}.json?depth=12", False),
@@ -92,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     home = tempfile.mkdtemp(prefix="autolog-ui-bench-home-")
     port = _free_port()
     env = {**os.environ, "AUTOLOG_HOME": home, "AUTOLOG_TRACKING_URI": args.url, "XDG_CONFIG_HOME": home}
-    server = subprocess.Popen([sys.executable, "-m", "autolog", "ui", "--port", str(port)], env=env,
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "autolog", "ui", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -103,12 +109,15 @@ def main(argv: list[str] | None = None) -> int:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"autolog ui did not start: {server.stderr.read() if server.stderr else ''}") \
-                        from None
+                    raise SystemExit(
+                        f"autolog ui did not start: {server.stderr.read() if server.stderr else ''}"
+                    ) from None
                 time.sleep(0.2)
         backend = args.url.split(":", 1)[0]
-        print(f"\nautolog ui on {backend}: {args.tasks} tasks, {args.models} models; {args.repeat} requests per "
-              f"page after 2 warm-ups (ms)\n")
+        print(
+            f"\nautolog ui on {backend}: {args.tasks} tasks, {args.models} models; {args.repeat} requests per "
+            f"page after 2 warm-ups (ms)\n"
+        )
         print(f"{'page':48} {'server p50':>10} {'server p95':>10} {'wall p50':>9} {'KB':>6}  target")
         results = []
         for label, path, target in _pages(ids):
@@ -119,14 +128,25 @@ def main(argv: list[str] | None = None) -> int:
             wall_ms = sorted(s[1] for s in samples)
             p50, p95 = statistics.median(server_ms), server_ms[int(0.95 * (len(server_ms) - 1))]
             verdict = ("ok" if p50 < TARGET_MS else "MISSED") if target else ""
-            print(f"{label:48} {p50:10.1f} {p95:10.1f} {statistics.median(wall_ms):9.1f} "
-                  f"{samples[0][2] / 1024:6.0f}  {verdict}")
-            results.append({"page": label, "path": path, "server_p50_ms": p50, "server_p95_ms": p95,
-                            "wall_p50_ms": statistics.median(wall_ms), "target": target})
+            print(
+                f"{label:48} {p50:10.1f} {p95:10.1f} {statistics.median(wall_ms):9.1f} "
+                f"{samples[0][2] / 1024:6.0f}  {verdict}"
+            )
+            results.append(
+                {
+                    "page": label,
+                    "path": path,
+                    "server_p50_ms": p50,
+                    "server_p95_ms": p95,
+                    "wall_p50_ms": statistics.median(wall_ms),
+                    "target": target,
+                }
+            )
         out = Path(__file__).parent / "results"
         out.mkdir(exist_ok=True)
-        (out / f"ui_speed_{backend}.json").write_text(json.dumps({"tasks": args.tasks, "models": args.models,
-                                                                  "results": results}, indent=1))
+        (out / f"ui_speed_{backend}.json").write_text(
+            json.dumps({"tasks": args.tasks, "models": args.models, "results": results}, indent=1)
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -26,13 +26,28 @@ def main() -> None:
 
     home = tempfile.mkdtemp(prefix="autolog-shots-")
     env = {**os.environ, "AUTOLOG_HOME": home, "XDG_CONFIG_HOME": home}
-    subprocess.run([sys.executable, str(ROOT / "examples" / "pytorch_train.py")], env=env, check=True,
-                   cwd=home)
-    tasks = json.loads(subprocess.run([sys.executable, "-m", "autolog", "tasks", "--json"], env=env, check=True,
-                                      capture_output=True, text=True, cwd=home).stdout)
+    subprocess.run([sys.executable, str(ROOT / "examples" / "pytorch_train.py")], env=env, check=True, cwd=home)
+    tasks = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "autolog", "tasks", "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=home,
+        ).stdout
+    )
     finetune = next(t for t in tasks if t["name"] == "fine-tune")
-    shown = json.loads(subprocess.run([sys.executable, "-m", "autolog", "show", finetune["id"], "--json"], env=env,
-                                      check=True, capture_output=True, text=True, cwd=home).stdout)
+    shown = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "autolog", "show", finetune["id"], "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=home,
+        ).stdout
+    )
     model_id = shown["models"]["input"][0]["id"]  # the checkpoint: its producer above, the fine-tune below
     port = 18765
     server = subprocess.Popen([sys.executable, "-m", "autolog", "ui", "--port", str(port)], env=env, cwd=home)
@@ -45,9 +60,18 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 760})
             shots = {}
             page.goto(f"{url}/task/{finetune['id']}?tab=artifacts")

@@ -32,20 +32,37 @@ class SyntheticText(torch.utils.data.Dataset):
 
 
 def arguments(output_dir: str, steps: int) -> TrainingArguments:
-    return TrainingArguments(output_dir=output_dir, max_steps=steps, save_steps=2, per_device_train_batch_size=16,
-                             learning_rate=1e-3, report_to=[], logging_steps=1000, use_cpu=True, disable_tqdm=True)
+    return TrainingArguments(
+        output_dir=output_dir,
+        max_steps=steps,
+        save_steps=2,
+        per_device_train_batch_size=16,
+        learning_rate=1e-3,
+        report_to=[],
+        logging_steps=1000,
+        use_cpu=True,
+        disable_tqdm=True,
+    )
 
 
 def main() -> None:
     workdir = tempfile.mkdtemp(prefix="autolog-hf-")
     output_uri, output_dir = os.path.join(workdir, "snapshots"), os.path.join(workdir, "out")
-    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                        vocab_size=100, max_position_embeddings=32, num_labels=2)
+    config = BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        vocab_size=100,
+        max_position_embeddings=32,
+        num_labels=2,
+    )
 
     with autolog.init(project="hf-example", task="train", output_uri=output_uri) as first:
         torch.manual_seed(0)
-        trainer = Trainer(model=BertForSequenceClassification(config), args=arguments(output_dir, 4),
-                          train_dataset=SyntheticText())
+        trainer = Trainer(
+            model=BertForSequenceClassification(config), args=arguments(output_dir, 4), train_dataset=SyntheticText()
+        )
         trainer.train()
         trainer.save_model(os.path.join(workdir, "final"))
     print("snapshots of task 1:")
@@ -53,8 +70,9 @@ def main() -> None:
         print(f"  {model.name:14} {model.framework} folder={model.is_dir} {model.size} bytes")
 
     with autolog.init(project="hf-example", task="resume", output_uri=output_uri) as second:
-        trainer = Trainer(model=BertForSequenceClassification(config), args=arguments(output_dir, 6),
-                          train_dataset=SyntheticText())
+        trainer = Trainer(
+            model=BertForSequenceClassification(config), args=arguments(output_dir, 6), train_dataset=SyntheticText()
+        )
         trainer.train(resume_from_checkpoint=os.path.join(output_dir, "checkpoint-2"))
         final = first.models["output"][-1].get_local_copy()  # the folder, downloaded and hash-checked
         BertForSequenceClassification.from_pretrained(final)

@@ -47,8 +47,9 @@ def main() -> None:
     print("task 1: train")
     with autolog.init(project="keras-quickstart", task="train", output_uri=output_uri) as train:
         checkpoint = keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True, verbose=0)
-        history = make_model().fit(x, y, validation_split=0.25, epochs=5, batch_size=64, verbose=0,
-                                   callbacks=[checkpoint])
+        history = make_model().fit(
+            x, y, validation_split=0.25, epochs=5, batch_size=64, verbose=0, callbacks=[checkpoint]
+        )
         for epoch, loss in enumerate(history.history["val_loss"], 1):
             print(f"  epoch {epoch}: val_loss {loss:.4f}")
     for model in train.models["output"]:

@@ -48,15 +48,23 @@ def loader() -> DataLoader:
 
 
 def trainer(epochs: int, callbacks=()) -> L.Trainer:
-    return L.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_progress_bar=False,
-                     enable_model_summary=False, accelerator="cpu", devices=1)
+    return L.Trainer(
+        max_epochs=epochs,
+        callbacks=list(callbacks),
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
 
 
 def main() -> None:
     workdir = tempfile.mkdtemp(prefix="autolog-lightning-")
     output_uri = os.path.join(workdir, "snapshots")
-    checkpoints = ModelCheckpoint(dirpath=os.path.join(workdir, "ckpts"), save_top_k=2, monitor="train_loss",
-                                  save_last=True)
+    checkpoints = ModelCheckpoint(
+        dirpath=os.path.join(workdir, "ckpts"), save_top_k=2, monitor="train_loss", save_last=True
+    )
 
     with autolog.init(project="lightning-example", task="train", output_uri=output_uri) as first:
         trainer(4, [checkpoints]).fit(Regressor(), loader())

@@ -26,8 +26,9 @@ def train(workdir: str, output_uri: str) -> str:
         path = os.path.join(workdir, "forest.joblib")
         joblib.dump(forest, path, compress=3)  # one line of user code -> one registered snapshot
     snapshot = task.models["output"][-1]
-    print(f"train task {task.id}: saved {snapshot.name} ({snapshot.framework}, {snapshot.size} bytes) "
-          f"-> {snapshot.uri}")
+    print(
+        f"train task {task.id}: saved {snapshot.name} ({snapshot.framework}, {snapshot.size} bytes) -> {snapshot.uri}"
+    )
     return path
 
 

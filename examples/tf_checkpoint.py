@@ -38,8 +38,7 @@ def make_data(n: int = 256) -> tuple[tf.Tensor, tf.Tensor]:
     return x, x @ tf.constant([[1.0], [-2.0], [0.5], [3.0]]) + 0.7 + noise
 
 
-def train(model: Linear, optimizer: tf.optimizers.Optimizer, manager: tf.train.CheckpointManager,
-          steps: int) -> None:
+def train(model: Linear, optimizer: tf.optimizers.Optimizer, manager: tf.train.CheckpointManager, steps: int) -> None:
     x, y = make_data()
     for _ in range(steps):
         with tf.GradientTape() as tape:
@@ -71,8 +70,12 @@ def main() -> None:
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer)
         ckpt.restore(os.path.join(folder, first.models["output"][0].name))  # links that snapshot
         print(f"  resumed at step {int(optimizer.iterations)}")
-        train(model, optimizer, tf.train.CheckpointManager(ckpt, os.path.join(workdir, "resumed"), max_to_keep=1),
-              steps=20)
+        train(
+            model,
+            optimizer,
+            tf.train.CheckpointManager(ckpt, os.path.join(workdir, "resumed"), max_to_keep=1),
+            steps=20,
+        )
 
     print("lineage of task 2:")
     for snapshot in second.models["input"]:

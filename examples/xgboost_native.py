@@ -28,13 +28,15 @@ def train(workdir: str, output_uri: str) -> str:
 
     with autolog.init(project="examples", task="xgboost-train", output_uri=output_uri) as task:
         x, y = _data()
-        booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.3},
-                            xgb.DMatrix(x, label=y), num_boost_round=20)
+        booster = xgb.train(
+            {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3}, xgb.DMatrix(x, label=y), num_boost_round=20
+        )
         path = os.path.join(workdir, "booster.ubj")
         booster.save_model(path)  # one registered snapshot
     snapshot = task.models["output"][-1]
-    print(f"train task {task.id}: saved {snapshot.name} ({snapshot.framework}, {snapshot.size} bytes) "
-          f"-> {snapshot.uri}")
+    print(
+        f"train task {task.id}: saved {snapshot.name} ({snapshot.framework}, {snapshot.size} bytes) -> {snapshot.uri}"
+    )
     return path
 
 
@@ -48,8 +50,10 @@ def predict(path: str) -> None:
         accuracy = float(((booster.predict(xgb.DMatrix(x)) > 0.5) == y).mean())
         print(f"predict task {task.id}: accuracy {accuracy:.3f}")
     model = task.models["input"][0]
-    print(f"lineage: model {model.id} ({model.name}) produced by task {model.task.id} "
-          f"({model.task.project}/{model.task.name}), consumed by {[t.name for t in model.consumers]}")
+    print(
+        f"lineage: model {model.id} ({model.name}) produced by task {model.task.id} "
+        f"({model.task.project}/{model.task.name}), consumed by {[t.name for t in model.consumers]}"
+    )
 
 
 def main() -> None:

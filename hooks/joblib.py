@@ -23,11 +23,10 @@ made from `sklearn.datasets` is not recorded either (one look at the calling fra
 from __future__ import annotations
 
 import sys
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Args, Hook, Kwargs, arg, load_wrapper, save_wrapper
 
 _destination = arg(1, "filename")
 _source = arg(0, "filename")
@@ -35,17 +34,17 @@ _source = arg(0, "filename")
 
 def _called_from_dataset_cache() -> bool:
     """True when the code calling joblib is scikit-learn's dataset fetchers (a download cache, not a model)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and (frame.f_globals.get("__name__") or "").startswith(("autolog", "wrapt")):
         frame = frame.f_back
     return frame is not None and (frame.f_globals.get("__name__") or "").startswith("sklearn.datasets")
 
 
-def _dump_target(instance: Any, args: tuple, kwargs: dict) -> Any:
+def _dump_target(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return None if _called_from_dataset_cache() else _destination(instance, args, kwargs)
 
 
-def _load_target(instance: Any, args: tuple, kwargs: dict) -> Any:
+def _load_target(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return None if _called_from_dataset_cache() else _source(instance, args, kwargs)
 
 
@@ -59,7 +58,7 @@ def framework_of(obj: Any) -> str:
     return "joblib"
 
 
-def _dumped(instance: Any, args: tuple, kwargs: dict) -> str:
+def _dumped(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return framework_of(kwargs["value"] if "value" in kwargs else args[0] if args else None)
 
 
@@ -76,8 +75,11 @@ class JoblibHook(Hook):
         # joblib's Memory/Parallel internals write through other bindings and stay unrecorded.
         self.wrap(module, "dump", save_wrapper(self, target=_dump_target, framework=_dumped))
         # joblib.load(filename, mmap_mode=None, ...): the public counterpart; the model is the returned object.
-        self.wrap(module, "load", load_wrapper(self, target=_load_target, framework="joblib",
-                                               framework_from_result=framework_of))
+        self.wrap(
+            module,
+            "load",
+            load_wrapper(self, target=_load_target, framework="joblib", framework_from_result=framework_of),
+        )
 
 
 HOOK = JoblibHook

@@ -28,15 +28,18 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.recording import Target
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Args, Hook, Kwargs, Target, arg, load_wrapper, save_wrapper
 
 FRAMEWORK = "keras"
 
 # Modules that re-export saving_api's load_model / save_model by value (`from ... import load_model`).
-_ALIAS_MODULES = ("keras.src.saving", "keras.saving", "keras.models",
-                  "keras._tf_keras.keras.saving", "keras._tf_keras.keras.models")
+_ALIAS_MODULES = (
+    "keras.src.saving",
+    "keras.saving",
+    "keras.models",
+    "keras._tf_keras.keras.saving",
+    "keras._tf_keras.keras.models",
+)
 
 
 def weights_target(path: Any) -> Any:
@@ -49,17 +52,21 @@ def weights_target(path: Any) -> Any:
     path = os.path.abspath(path)
     with open(path, encoding="utf-8") as index:
         weight_map = json.load(index).get("weight_map", {})
-    names = {name for value in weight_map.values()
-             for name in (value if isinstance(value, list) else [value]) if isinstance(name, str)}
+    names = {
+        name
+        for value in weight_map.values()
+        for name in (value if isinstance(value, list) else [value])
+        if isinstance(name, str)
+    }
     folder = os.path.dirname(path)
     return Target(path, files=(path, *sorted(os.path.join(folder, name) for name in names)))
 
 
-def _weights_arg(instance: Any, args: tuple, kwargs: dict) -> Any:
+def _weights_arg(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return weights_target(arg(0, "filepath")(instance, args, kwargs))
 
 
-def _weights_written(result: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+def _weights_written(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return _weights_arg(instance, args, kwargs)  # after the call: the shards now exist
 
 
@@ -77,8 +84,11 @@ class KerasHook(Hook):
         # Model.save -> saving_api.save_model (Keras 3 writes .keras / .h5 itself, no TF checkpoint).
         self.wrap(model.Model, "save", save_wrapper(self, target=arg(0, "filepath"), framework=FRAMEWORK))
         # Model.save_weights -> saving_lib.save_weights_only; shards exist only after the call.
-        self.wrap(model.Model, "save_weights", save_wrapper(self, target=arg(0, "filepath"), framework=FRAMEWORK,
-                                                            from_result=_weights_written))
+        self.wrap(
+            model.Model,
+            "save_weights",
+            save_wrapper(self, target=arg(0, "filepath"), framework=FRAMEWORK, from_result=_weights_written),
+        )
         # Model.export -> tf.saved_model.save: the export is the snapshot, the TF save nested in it.
         self.wrap(model.Model, "export", save_wrapper(self, target=arg(0, "filepath"), framework=FRAMEWORK))
         self.wrap(model.Model, "load_weights", load_wrapper(self, target=_weights_arg, framework=FRAMEWORK))

@@ -24,16 +24,27 @@ they are rebound by the core's alias pass when imported before the patch, and pi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from autolog.capture import recording
-from autolog.capture.instrumentation import Hook
-from autolog.system.log import guard
-from autolog.capture.wrappers import _bypass, _call_once, arg, load_wrapper, observing_nested_saves
+from autolog.capture.api import (
+    Args,
+    Hook,
+    Kwargs,
+    arg,
+    captured,
+    observing_nested_saves,
+    protect_previous,
+    record_load,
+    record_remote_load,
+    record_remote_save,
+    record_save,
+    resolve_target,
+)
 
 FRAMEWORK = "lightning"
 _filepath = arg(1, "filepath")
@@ -63,58 +74,66 @@ def _hash_remote(uri: str) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
+class _Destination:
+    """Where one `_atomic_save` writes: a local target, or a URI and the `BytesIO`s its nested `torch.save` filled."""
+
+    def __init__(self, destination: Any) -> None:
+        self.uri = _remote(destination)
+        self.local = resolve_target(destination) if self.uri is None else None
+        self.buffers: list[io.BytesIO] = []
+
+    def seen(self, nested_destination: Any) -> None:
+        if isinstance(nested_destination, io.BytesIO):
+            self.buffers.append(nested_destination)
+
+
 def _save_wrapper(hook: Hook) -> Callable[..., Any]:
-    """`_atomic_save(checkpoint, filepath)`: guarded before, the call once, guarded after (see wrappers)."""
-    where = "lightning save"
+    """`_atomic_save(checkpoint, filepath)`: a local file like any save; a URI hashed from the bytes in memory."""
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
-            return wrapped(*args, **kwargs)
-        found, uri, buffers = None, None, []
-        with guard(where):
-            destination = _filepath(instance, args, kwargs)
-            uri = _remote(destination)
-            if uri is None:
-                found = recording.resolve_target(destination)
-                recording.protect_previous(found)
-        if uri is None:
-            result = _call_once(wrapped, args, kwargs)
+    def before(instance: Any, args: Args, kwargs: Kwargs) -> _Destination:
+        found = _Destination(_filepath(instance, args, kwargs))
+        protect_previous(found.local)
+        return found
+
+    def around(found: _Destination | None) -> contextlib.AbstractContextManager[Any]:
+        if found is None or found.uri is None:
+            return contextlib.nullcontext()
+        return observing_nested_saves(found.seen)
+
+    def after(found: _Destination | None, result: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
+        if found is None:
+            return
+        if found.uri is None:
+            record_save(found.local, FRAMEWORK)
+        elif found.buffers:
+            record_remote_save(found.uri, found.buffers[-1].getbuffer(), FRAMEWORK)
         else:
-            def seen(dest: Any) -> None:
-                if isinstance(dest, io.BytesIO):
-                    buffers.append(dest)
+            digest, size = _hash_remote(found.uri)
+            record_remote_save(found.uri, None, FRAMEWORK, digest=digest, size=size)
 
-            with observing_nested_saves(seen):
-                result = _call_once(wrapped, args, kwargs)
-        with guard(where):
-            if uri is None:
-                recording.record_save(found, FRAMEWORK)
-            elif buffers:
-                recording.record_remote_save(uri, buffers[-1].getbuffer(), FRAMEWORK)
-            else:
-                digest, size = _hash_remote(uri)
-                recording.record_remote_save(uri, None, FRAMEWORK, digest=digest, size=size)
-        return result
-
-    return wrapper
+    return captured(hook, "lightning save", before, after, around=around)
 
 
 def _load_wrapper(hook: Hook) -> Callable[..., Any]:
-    """`_load(path_or_url, ...)`: local files link by content (the generic load wrapper), URIs by location."""
-    local = load_wrapper(hook, target=_load_source, framework=FRAMEWORK)
+    """`_load(path_or_url, ...)`: local files link by content, object-storage URIs by location."""
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        uri = None
-        with guard("lightning load"):
-            uri = _remote(_load_source(instance, args, kwargs))
-        if uri is None or _bypass(hook) or uri.startswith(("http://", "https://")):
-            return local(wrapped, instance, args, kwargs)
-        result = _call_once(wrapped, args, kwargs)
-        with guard("lightning load"):
-            recording.record_remote_load(uri, FRAMEWORK)
-        return result
+    def before(instance: Any, args: Args, kwargs: Kwargs) -> tuple[str | None, Any]:
+        source = _load_source(instance, args, kwargs)
+        uri = _remote(source)
+        if uri is None or uri.startswith(("http://", "https://")):
+            return None, resolve_target(source)
+        return uri, None
 
-    return wrapper
+    def after(found: tuple[str | None, Any] | None, result: Any, instance: Any, args: Args, kwargs: Kwargs) -> None:
+        if found is None:
+            return
+        uri, local = found
+        if uri is not None:
+            record_remote_load(uri, FRAMEWORK)
+        else:
+            record_load(local, FRAMEWORK)
+
+    return captured(hook, "lightning load", before, after)
 
 
 class LightningHook(Hook):

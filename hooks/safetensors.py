@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Hook, arg, load_wrapper, save_wrapper
 
 
 class SafetensorsHook(Hook):

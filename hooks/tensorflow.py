@@ -31,9 +31,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.recording import Target
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Args, Hook, Kwargs, Target, arg, load_wrapper, save_wrapper
 
 FRAMEWORK = "tensorflow"
 
@@ -46,10 +44,10 @@ def _local(path: Any) -> str | None:
         path = path.numpy()
     if not isinstance(path, (str, bytes, os.PathLike)):
         return None
-    path = os.fsdecode(path)
-    if not path or "://" in path:
+    text: str = os.fsdecode(path)
+    if not text or "://" in text:
         return None
-    return os.path.abspath(path)
+    return os.path.abspath(text)
 
 
 def checkpoint_target(prefix: Any) -> Target | str | None:
@@ -79,15 +77,15 @@ def _in_async_writer() -> bool:
     user made is recorded in their thread, and a contextvar does not follow TF into its own thread."""
     from tensorflow.python.checkpoint import checkpoint_context
 
-    return checkpoint_context.in_async_metrics_context()
+    return bool(checkpoint_context.in_async_metrics_context())
 
 
-def _saved(result: Any, instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _saved(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     # Checkpoint.save / .write return the prefix they wrote.
     return None if _in_async_writer() else _settled(instance, result)
 
 
-def _manager_saved(result: Any, instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _manager_saved(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     # CheckpointManager.save returns the new prefix, or None when `checkpoint_interval` skipped it.
     return _settled(getattr(instance, "checkpoint", None), result) if result is not None else None
 
@@ -104,32 +102,34 @@ def _next_number(checkpoint: Any, given: Any = None) -> int | None:
     return 1 if counter is None else int(counter.numpy()) + 1
 
 
-def _to_write(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _to_write(instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     # Before write(prefix): an earlier snapshot of the same prefix must not be rewritten in place
     # (TF rewrites `.index` files in place), so the core protects the files about to be replaced.
     return None if _in_async_writer() else checkpoint_target(arg(0, "file_prefix")(instance, args, kwargs))
 
 
-def _to_save(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _to_save(instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     if _in_async_writer():
         return None
-    prefix, number = arg(0, "file_prefix")(instance, args, kwargs), _next_number(instance)
+    prefix: Any = arg(0, "file_prefix")(instance, args, kwargs)  # str, bytes, PathLike or a string tensor
+    number = _next_number(instance)
     return None if prefix is None or number is None else checkpoint_target(f"{os.fsdecode(prefix)}-{number}")
 
 
-def _manager_to_save(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _manager_to_save(instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     number = _next_number(instance.checkpoint, arg(0, "checkpoint_number")(instance, args, kwargs))
     return None if number is None else checkpoint_target(f"{instance._prefix}-{number}")
 
 
-def _restored(instance: Any, args: tuple, kwargs: dict) -> Target | str | None:
+def _restored(instance: Any, args: Args, kwargs: Kwargs) -> Target | str | None:
     return checkpoint_target(kwargs["save_path"] if "save_path" in kwargs else (args[0] if args else None))
 
 
 def _export_dir(position: int) -> Any:
-    def find(instance: Any, args: tuple, kwargs: dict) -> str | None:
-        return _local(kwargs["export_dir"] if "export_dir" in kwargs else
-                      (args[position] if len(args) > position else None))
+    def find(instance: Any, args: Args, kwargs: Kwargs) -> str | None:
+        return _local(
+            kwargs["export_dir"] if "export_dir" in kwargs else (args[position] if len(args) > position else None)
+        )
 
     return find
 
@@ -148,14 +148,20 @@ class TensorFlowHook(Hook):
         # Methods of the class that defines them: every instance and subclass sees the wrapper.
         # save() and write() each call the private _write (not each other): both are entry points.
         # Before the call: the prefix about to be (re)written; after it: the prefix returned, with its files.
-        self.wrap(checkpoint.Checkpoint, "save", save_wrapper(self, target=_to_save, framework=FRAMEWORK,
-                                                              from_result=_saved))
-        self.wrap(checkpoint.Checkpoint, "write", save_wrapper(self, target=_to_write, framework=FRAMEWORK,
-                                                               from_result=_saved))
+        self.wrap(
+            checkpoint.Checkpoint, "save", save_wrapper(self, target=_to_save, framework=FRAMEWORK, from_result=_saved)
+        )
+        self.wrap(
+            checkpoint.Checkpoint,
+            "write",
+            save_wrapper(self, target=_to_write, framework=FRAMEWORK, from_result=_saved),
+        )
         # The manager calls Checkpoint._write directly, and deletes old checkpoints inside the call.
-        self.wrap(checkpoint_management.CheckpointManager, "save",
-                  save_wrapper(self, target=_manager_to_save, framework=FRAMEWORK,
-                               from_result=_manager_saved))
+        self.wrap(
+            checkpoint_management.CheckpointManager,
+            "save",
+            save_wrapper(self, target=_manager_to_save, framework=FRAMEWORK, from_result=_manager_saved),
+        )
         # restore() calls read(); restore_or_initialize() calls restore(): one load each.
         restore = load_wrapper(self, target=_restored, framework=FRAMEWORK)
         self.wrap(checkpoint.Checkpoint, "restore", restore)
@@ -163,8 +169,7 @@ class TensorFlowHook(Hook):
         # tf.saved_model.save/load are bound by value in several lazily (re)created API modules
         # (tf.saved_model, tensorflow.saved_model, compat.v1/v2): a patch there is lost when TF replaces
         # the module. Both public functions look up these helpers in their defining module at call time.
-        self.wrap(save, "save_and_return_nodes", save_wrapper(self, target=_export_dir(1),
-                                                              framework=FRAMEWORK))
+        self.wrap(save, "save_and_return_nodes", save_wrapper(self, target=_export_dir(1), framework=FRAMEWORK))
         self.wrap(load, "load_partial", load_wrapper(self, target=_export_dir(0), framework=FRAMEWORK))
 
 

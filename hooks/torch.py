@@ -23,13 +23,12 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Args, Hook, Kwargs, arg, load_wrapper, save_wrapper
 
 _load_source = arg(0, "f")
 
 
-def _load_framework(instance: Any, args: tuple, kwargs: dict) -> str:
+def _load_framework(instance: Any, args: Args, kwargs: Kwargs) -> str:
     """`torch.load` reads `.safetensors` files with safetensors (torch >= 2.7); name the format honestly."""
     source = _load_source(instance, args, kwargs)
     if isinstance(source, (str, os.PathLike)) and os.fspath(source).endswith(".safetensors"):

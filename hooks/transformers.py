@@ -33,105 +33,95 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from autolog.capture import recording
-from autolog.capture.instrumentation import Hook
-from autolog.system.log import guard
-from autolog.capture.wrappers import _bypass, _call_once, arg
+from autolog.capture.api import (
+    Args,
+    Hook,
+    Kwargs,
+    arg,
+    bypassed,
+    covering,
+    folder_load_wrapper,
+    folder_save_wrapper,
+    guard,
+)
 
 FRAMEWORK = "transformers"
 
 
-def _local_dir(value: Any) -> str | None:
-    if isinstance(value, (str, os.PathLike)) and os.path.isdir(value):
-        return os.path.abspath(os.fspath(value))
-    return None
+def _folder_save(hook: Hook, folder: Callable[[Any, Any, Args, Kwargs], Any]) -> Callable[..., Any]:
+    return folder_save_wrapper(hook, folder=folder, framework=FRAMEWORK)
 
 
-def _folder_save(hook: Hook, folder: Callable[[Any, tuple, dict, Any], Any]) -> Callable[..., Any]:
-    """Record one folder snapshot of `folder(instance, args, kwargs, result)` after the call returns."""
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
-            return wrapped(*args, **kwargs)
-        result = _call_once(wrapped, args, kwargs)
-        with guard("transformers save"):
-            path = _local_dir(folder(instance, args, kwargs, result))
-            if path is not None:
-                recording.record_folder_save(path, FRAMEWORK)
-        return result
-
-    return wrapper
-
-
-def _folder_load(hook: Hook, source: Callable[[Any, tuple, dict], Any]) -> Callable[..., Any]:
-    """Link the folder `source(...)` names, when it is a local folder, after the call returns."""
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
-            return wrapped(*args, **kwargs)
-        path = None
-        with guard("transformers load"):
-            path = _local_dir(source(instance, args, kwargs))
-        result = _call_once(wrapped, args, kwargs)
-        with guard("transformers load"):
-            if path is not None:
-                recording.record_folder_load(path, FRAMEWORK)
-        return result
-
-    return wrapper
+def _folder_load(hook: Hook, source: Callable[[Any, Args, Kwargs], Any]) -> Callable[..., Any]:
+    return folder_load_wrapper(hook, source=source, framework=FRAMEWORK)
 
 
 def _train_wrapper(hook: Hook) -> Callable[..., Any]:
     """`Trainer.train`: not a captured call (its checkpoints must record), only a covered folder scope."""
     resume = arg(0, "resume_from_checkpoint")
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if _bypass(hook):
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if bypassed(hook):
             return wrapped(*args, **kwargs)
         folders: list[Any] = []
         with guard("transformers train"):
             folders = [getattr(getattr(instance, "args", None), "output_dir", None), resume(instance, args, kwargs)]
-        with recording.covering(*folders):
+        with covering(*folders):
             return wrapped(*args, **kwargs)
 
     return wrapper
 
 
-def _checkpoint_folder(instance: Any, args: tuple, kwargs: dict, result: Any) -> str:
+def _checkpoint_folder(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> str:
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     trial = kwargs.get("trial", args[1] if len(args) > 1 else None)
     return os.path.join(instance._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{instance.state.global_step}")
 
 
-def _save_model_folder(instance: Any, args: tuple, kwargs: dict, result: Any) -> Any:
+def _save_model_folder(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     output_dir = kwargs.get("output_dir", args[0] if args else None)
     return output_dir if output_dir is not None else instance.args.output_dir
 
 
-def _first_arg(name: str) -> Callable[[Any, tuple, dict, Any], Any]:
+def _first_arg(name: str) -> Callable[[Any, Any, Args, Kwargs], Any]:
     find = arg(0, name)
-    return lambda instance, args, kwargs, result: find(instance, args, kwargs)
+    return lambda result, instance, args, kwargs: find(instance, args, kwargs)
 
 
 class TransformersHook(Hook):
     name = "transformers"
-    watches = ("transformers.configuration_utils", "transformers.modeling_utils",
-               "transformers.tokenization_utils_base", "transformers.trainer")
+    watches = (
+        "transformers.configuration_utils",
+        "transformers.modeling_utils",
+        "transformers.tokenization_utils_base",
+        "transformers.trainer",
+    )
     distribution = "transformers"
     min_version = (4, 51)
     max_version = (6,)
 
     def patch(self, module: ModuleType) -> None:
         short = module.__name__.rsplit(".", 1)[-1]
-        owner = {"configuration_utils": "PretrainedConfig", "modeling_utils": "PreTrainedModel",
-                 "tokenization_utils_base": "PreTrainedTokenizerBase"}.get(short)
+        owner = {
+            "configuration_utils": "PretrainedConfig",
+            "modeling_utils": "PreTrainedModel",
+            "tokenization_utils_base": "PreTrainedTokenizerBase",
+        }.get(short)
         if owner is not None:
             cls = getattr(module, owner)
             # save_pretrained(save_directory, ...): writes the whole folder a from_pretrained reads back.
-            self.wrap(cls, "save_pretrained", _folder_save(self, _first_arg("save_directory")))
+            self.wrap(
+                cls,
+                "save_pretrained",
+                _folder_save(self, _first_arg("save_directory")),
+            )
             # from_pretrained(pretrained_model_name_or_path, ...): a classmethod; a local folder is a load.
-            self.wrap(cls, "from_pretrained", _folder_load(self, arg(0, "pretrained_model_name_or_path")))
+            self.wrap(
+                cls,
+                "from_pretrained",
+                _folder_load(self, arg(0, "pretrained_model_name_or_path")),
+            )
             return
         if short == "trainer":
             trainer = module.Trainer
@@ -140,7 +130,11 @@ class TransformersHook(Hook):
             # save_model(output_dir=None): the public "save the final model" call (weights, config, tokenizer).
             self.wrap(trainer, "save_model", _folder_save(self, _save_model_folder))
             # _load_from_checkpoint(resume_from_checkpoint, model=None): the resume load, path already resolved.
-            self.wrap(trainer, "_load_from_checkpoint", _folder_load(self, arg(0, "resume_from_checkpoint")))
+            self.wrap(
+                trainer,
+                "_load_from_checkpoint",
+                _folder_load(self, arg(0, "resume_from_checkpoint")),
+            )
             # train(resume_from_checkpoint=None, ...): scope in which the Trainer's own file loads are not linked.
             self.wrap(trainer, "train", _train_wrapper(self))
 

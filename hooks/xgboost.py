@@ -20,13 +20,12 @@ import os
 from types import ModuleType
 from typing import Any
 
-from autolog.capture.instrumentation import Hook
-from autolog.capture.wrappers import arg, load_wrapper, save_wrapper
+from autolog.capture.api import Args, Hook, Kwargs, arg, load_wrapper, save_wrapper
 
 _fname = arg(0, "fname")
 
 
-def _model_file(instance: Any, args: tuple, kwargs: dict) -> Any:
+def _model_file(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """The file a save_model/load_model call names, `~` expanded; None for an in-memory bytearray."""
     fname = _fname(instance, args, kwargs)
     if isinstance(fname, (str, os.PathLike)):

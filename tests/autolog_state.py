@@ -5,8 +5,8 @@ from __future__ import annotations
 
 def reset_for_tests() -> None:
     """Close the current task and session, remove every patch: a clean slate between tests."""
-    import autolog.run.current as current
     import autolog.lifecycle as lifecycle
+    import autolog.run.current as current
     from autolog.capture.instrumentation import uninstrument
     from autolog.run.task import COMPLETED
 

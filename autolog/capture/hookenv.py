@@ -19,8 +19,9 @@ def disabled_from_environment(known: tuple[str, ...]) -> set[str]:
     names = {part.strip().lower() for part in raw.split(",") if part.strip()}
     unknown = sorted(names - set(known))
     if unknown:
-        raise ValueError(f"{DISABLED_HOOKS_VARIABLE} names unknown hook {unknown[0]!r}; known hooks: "
-                         f"{', '.join(known)}")
+        raise ValueError(
+            f"{DISABLED_HOOKS_VARIABLE} names unknown hook {unknown[0]!r}; known hooks: {', '.join(known)}"
+        )
     return names
 
 

@@ -33,11 +33,19 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from ..errors import ConfigError
-from .hookenv import apply_environment, disabled_from_environment
 from ..system.log import guard, logger, report_internal_error
+from .hookenv import apply_environment, disabled_from_environment
 
-HOOK_NAMES: tuple[str, ...] = ("torch", "tensorflow", "keras", "joblib", "xgboost", "safetensors", "lightning",
-                               "transformers")
+HOOK_NAMES: tuple[str, ...] = (
+    "torch",
+    "tensorflow",
+    "keras",
+    "joblib",
+    "xgboost",
+    "safetensors",
+    "lightning",
+    "transformers",
+)
 
 # The modules whose import triggers each hook, known without importing the hook module (so `import autolog`
 # stays cheap). Each hook class declares the same tuple as `watches` (a test checks they agree).
@@ -49,8 +57,12 @@ WATCHES: dict[str, tuple[str, ...]] = {
     "xgboost": ("xgboost",),
     "safetensors": ("safetensors", "safetensors.torch", "safetensors.numpy"),
     "lightning": ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io"),
-    "transformers": ("transformers.configuration_utils", "transformers.modeling_utils",
-                     "transformers.tokenization_utils_base", "transformers.trainer"),
+    "transformers": (
+        "transformers.configuration_utils",
+        "transformers.modeling_utils",
+        "transformers.tokenization_utils_base",
+        "transformers.trainer",
+    ),
 }
 
 
@@ -114,8 +126,14 @@ class Hook:
 
         owner_name = getattr(owner, "__name__", type(owner).__name__)
         if not hasattr(owner, attr):
-            logger.warning("autolog: the %s hook cannot find %s.%s in %s %s; calls through it are not "
-                           "recorded", self.name, owner_name, attr, self.distribution, self.version())
+            logger.warning(
+                "autolog: the %s hook cannot find %s.%s in %s %s; calls through it are not recorded",
+                self.name,
+                owner_name,
+                attr,
+                self.distribution,
+                self.version(),
+            )
             return
         with self._lock:
             current: Any = owner.__dict__.get(attr, _MISSING) if hasattr(owner, "__dict__") else _MISSING
@@ -144,8 +162,11 @@ class Hook:
     # -- lifecycle (called by the registry) ----------------------------------------------------------
     def fresh_originals(self, since: int) -> list[tuple[Any, Any, Any]]:
         """(owner, original, wrapper) of the patches from index `since` on whose original can be aliased."""
-        return [(p.owner, p.original, p.wrapper) for p in self._patches[since:]
-                if p.original is not _MISSING and p.attr != "__init__"]
+        return [
+            (p.owner, p.original, p.wrapper)
+            for p in self._patches[since:]
+            if p.original is not _MISSING and p.attr != "__init__"
+        ]
 
     def rebind_aliases(self, since: int, only: list[str] | None = None) -> None:
         """After `patch()`: point early `from x import f` bindings of the originals just wrapped (patches from
@@ -258,8 +279,12 @@ class _Registry:
             if warn:
                 self.warned_versions.add(name)
         if warn:
-            logger.warning("autolog: %s %s is outside the range the %s hook is tested with; "
-                           "recording may be incomplete", hook.distribution, hook.version(), name)
+            logger.warning(
+                "autolog: %s %s is outside the range the %s hook is tested with; recording may be incomplete",
+                hook.distribution,
+                hook.version(),
+                name,
+            )
         since = len(hook._patches)
         try:
             hook.patch(module)  # imports framework submodules: no registry lock held here
@@ -362,7 +387,8 @@ def instrument(frameworks: bool | Mapping[str, bool] | None = True) -> None:
         from .aliases import rebind_batch
 
         for hook, module, attr, original, wrapper in rebind_batch(
-                [(hook, hook.fresh_originals(since), hook.keep_aliases_in) for hook, since in batch]):
+            [(hook, hook.fresh_originals(since), hook.keep_aliases_in) for hook, since in batch]
+        ):
             hook.add_alias(module, attr, original, wrapper)
 
 

@@ -88,7 +88,7 @@ def resolve_target(obj: Any) -> Target | None:
     if isinstance(obj, (str, bytes, os.PathLike)):
         path = os.fsdecode(obj)
         if path.startswith("file://"):
-            path = path[len("file://"):]
+            path = path[len("file://") :]
         if "://" in path or not path:
             return None
         return Target(os.path.abspath(path))
@@ -137,8 +137,9 @@ def record_folder_load(path: str, framework: str) -> None:
         task.record_input(Target(os.path.abspath(path)), framework)
 
 
-def record_remote_save(uri: str, data: bytes | memoryview | None, framework: str, *, digest: str | None = None,
-                       size: int | None = None) -> None:
+def record_remote_save(
+    uri: str, data: bytes | memoryview | None, framework: str, *, digest: str | None = None, size: int | None = None
+) -> None:
     """After a framework wrote `uri` itself (Lightning to `s3://...` through fsspec): one snapshot recorded at
     that URI, no second copy. Its hash comes from `data`, the bytes still in memory, or is given."""
     task = current.current_task()

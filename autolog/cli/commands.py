@@ -62,17 +62,34 @@ def _size(value: int | None) -> str:
 def task_dict(task: Any) -> dict[str, Any]:
     from ..system.redact import redact  # records written before credentials were stripped still print masked
 
-    return {"id": task.id, "project": task.project, "name": task.name, "status": task.status,
-            "output_uri": redact(task.output_uri), "tags": list(task.tags), "started": _when(task.started),
-            "ended": _when(task.ended), **task.run_info}
+    return {
+        "id": task.id,
+        "project": task.project,
+        "name": task.name,
+        "status": task.status,
+        "output_uri": redact(task.output_uri),
+        "tags": list(task.tags),
+        "started": _when(task.started),
+        "ended": _when(task.ended),
+        **task.run_info,
+    }
 
 
 def model_dict(model: Any) -> dict[str, Any]:
     from ..system.redact import redact
 
-    return {"id": model.id, "name": model.name, "framework": model.framework, "task_id": model.task_id,
-            "uri": redact(model.uri), "local_path": model.local_path, "size": model.size, "hash": model.hash,
-            "created": _when(model.created), "upload_state": model.upload_state}
+    return {
+        "id": model.id,
+        "name": model.name,
+        "framework": model.framework,
+        "task_id": model.task_id,
+        "uri": redact(model.uri),
+        "local_path": model.local_path,
+        "size": model.size,
+        "hash": model.hash,
+        "created": _when(model.created),
+        "upload_state": model.upload_state,
+    }
 
 
 def _print_json(data: Any) -> None:
@@ -89,14 +106,18 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], **
 def cmd_tasks(args: argparse.Namespace) -> int:
     from ..run.task import Task
 
-    tasks = Task.query(project=args.project, task=args.task, status=args.status, tags=args.tag or None,
-                       limit=args.limit or None)
+    tasks = Task.query(
+        project=args.project, task=args.task, status=args.status, tags=args.tag or None, limit=args.limit or None
+    )
     if args.json:
         _print_json([task_dict(t) for t in tasks])
     else:
-        _table("tasks", ["id", "project", "task", "status", "started", "tags"],
-               [(short_id(t.id), t.project, t.name, t.status, _minute(t.started), ",".join(t.tags)) for t in tasks],
-               free=("project", "task", "tags"))
+        _table(
+            "tasks",
+            ["id", "project", "task", "status", "started", "tags"],
+            [(short_id(t.id), t.project, t.name, t.status, _minute(t.started), ",".join(t.tags)) for t in tasks],
+            free=("project", "task", "tags"),
+        )
     return 0
 
 
@@ -104,15 +125,31 @@ def cmd_models(args: argparse.Namespace) -> int:
     from ..run.model import Model
     from ..system.redact import redact
 
-    models = Model.query(project=args.project, task_id=args.task_id, name=args.name,
-                         framework=args.framework, limit=args.limit or None)
+    models = Model.query(
+        project=args.project, task_id=args.task_id, name=args.name, framework=args.framework, limit=args.limit or None
+    )
     if args.json:
         _print_json([model_dict(m) for m in models])
     else:
-        _table("models", ["id", "name", "framework", "task", "size", "created", "stored at"],
-               [(short_id(m.id), m.name, m.framework, short_id(m.task_id or "imported"), _size(m.size),
-                 _minute(m.created), redact(m.uri) or m.local_path) for m in models],
-               shorten=("stored at",), free=("name", "framework"), optional=("size", "framework", "created"))
+        _table(
+            "models",
+            ["id", "name", "framework", "task", "size", "created", "stored at"],
+            [
+                (
+                    short_id(m.id),
+                    m.name,
+                    m.framework,
+                    short_id(m.task_id or "imported"),
+                    _size(m.size),
+                    _minute(m.created),
+                    redact(m.uri) or m.local_path,
+                )
+                for m in models
+            ],
+            shorten=("stored at",),
+            free=("name", "framework"),
+            optional=("size", "framework", "created"),
+        )
     return 0
 
 
@@ -136,26 +173,57 @@ def cmd_show(args: argparse.Namespace) -> int:
     models = task.models
     artifacts = list(task.artifacts.values())
     if args.json:
-        _print_json({**task_dict(task), "models": {k: [model_dict(m) for m in v] for k, v in models.items()},
-                     "artifacts": [artifact_dict(a) for a in artifacts]})
+        _print_json(
+            {
+                **task_dict(task),
+                "models": {k: [model_dict(m) for m in v] for k, v in models.items()},
+                "artifacts": [artifact_dict(a) for a in artifacts],
+            }
+        )
         return 0
     print_fields(f"task {task.id}", list(task_dict(task).items()))
     for kind in ("input", "output"):
-        _table(f"{kind} models", ["id", "name", "framework", "producer", "size", "stored at"],
-               [(short_id(m.id), m.name, m.framework, short_id(m.task_id or "imported"), _size(m.size),
-                 model_dict(m)["uri"] or m.local_path) for m in models[kind]],
-               shorten=("stored at",), free=("name", "framework"), optional=("size", "framework"))
-    _table("artifacts", ["name", "type", "size", "preview", "stored at"],
-           [(a.name, a.type, _size(a.size), a.preview(), artifact_dict(a)["uri"]) for a in artifacts],
-           shorten=("stored at",), free=("name", "preview"), optional=("size", "type"))
+        _table(
+            f"{kind} models",
+            ["id", "name", "framework", "producer", "size", "stored at"],
+            [
+                (
+                    short_id(m.id),
+                    m.name,
+                    m.framework,
+                    short_id(m.task_id or "imported"),
+                    _size(m.size),
+                    model_dict(m)["uri"] or m.local_path,
+                )
+                for m in models[kind]
+            ],
+            shorten=("stored at",),
+            free=("name", "framework"),
+            optional=("size", "framework"),
+        )
+    _table(
+        "artifacts",
+        ["name", "type", "size", "preview", "stored at"],
+        [(a.name, a.type, _size(a.size), a.preview(), artifact_dict(a)["uri"]) for a in artifacts],
+        shorten=("stored at",),
+        free=("name", "preview"),
+        optional=("size", "type"),
+    )
     return 0
 
 
 def artifact_dict(artifact: Any) -> dict[str, Any]:
     from ..system.redact import redact
 
-    return {"name": artifact.name, "type": artifact.type, "uri": redact(artifact.uri), "size": artifact.size,
-            "hash": artifact.hash, "metadata": artifact.metadata, "created": _when(artifact.created)}
+    return {
+        "name": artifact.name,
+        "type": artifact.type,
+        "uri": redact(artifact.uri),
+        "size": artifact.size,
+        "hash": artifact.hash,
+        "metadata": artifact.metadata,
+        "created": _when(artifact.created),
+    }
 
 
 def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
@@ -163,8 +231,8 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
     <tree or None>}]} (artifacts the task fetched from other tasks), cycles cut.
 
     The whole ancestry comes from the store in one call (`SqlStore.lineage`)."""
-    from ..run.artifact import artifact_from_row
     from ..errors import NotFoundError
+    from ..run.artifact import artifact_from_row
     from ..run.model import model_from_row
     from ..run.task import Task
 
@@ -188,10 +256,15 @@ def lineage_tree(task_id: str, seen: set[str] | None = None) -> dict[str, Any]:
             producer = None
             if row["task_id"] not in seen and row["task_id"] in found["tasks"]:
                 producer = build(row["task_id"])
-            artifacts.append({"id": row["id"], "task_id": row["task_id"],
-                              **artifact_dict(artifact_from_row(row)), "producer": producer})
-        return {"task": task_dict(Task(session, found["tasks"][tid])), "inputs": inputs,
-                "artifacts": artifacts}
+            artifacts.append(
+                {
+                    "id": row["id"],
+                    "task_id": row["task_id"],
+                    **artifact_dict(artifact_from_row(row)),
+                    "producer": producer,
+                }
+            )
+        return {"task": task_dict(Task(session, found["tasks"][tid])), "inputs": inputs, "artifacts": artifacts}
 
     return build(task_id)
 
@@ -206,8 +279,10 @@ def cmd_lineage(args: argparse.Namespace) -> int:
         if model_row is None:
             raise SystemExit(f"autolog: no task or model with id {args.id!r}")
         root_model = model_from_row(model_row)
-        tree: dict[str, Any] = {"model": model_dict(root_model),
-                                "producer": lineage_tree(root_model.task_id) if root_model.task_id else None}
+        tree: dict[str, Any] = {
+            "model": model_dict(root_model),
+            "producer": lineage_tree(root_model.task_id) if root_model.task_id else None,
+        }
     else:
         tree = lineage_tree(row["id"])
     if args.json:
@@ -222,23 +297,27 @@ def cmd_lineage(args: argparse.Namespace) -> int:
             child = node.add(f"[cyan]model[/] {m['id'][:12]} {m['name']} ({m['framework']})")
             if item["producer"]:
                 p = item["producer"]["task"]
-                add_task(child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
-                         item["producer"])
+                add_task(
+                    child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
+                    item["producer"],
+                )
             elif not m["task_id"]:
                 child.add("[dim]imported (no producing task)[/]")
         for a in sub.get("artifacts", []):
             child = node.add(f"[yellow]artifact[/] {a['id'][:12]} {a['name']} ({a['type']})")
             if a["producer"]:
                 p = a["producer"]["task"]
-                add_task(child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
-                         a["producer"])
+                add_task(
+                    child.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"), a["producer"]
+                )
 
     if root_model is not None:
         root = Tree(f"[cyan]model[/] {root_model.id[:12]} {root_model.name} ({root_model.framework})")
         if tree["producer"]:
             p = tree["producer"]["task"]
-            add_task(root.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"),
-                     tree["producer"])
+            add_task(
+                root.add(f"[green]task[/] {p['id'][:12]} {p['project']}/{p['name']} {p['status']}"), tree["producer"]
+            )
     else:
         t = tree["task"]
         root = Tree(f"[green]task[/] {t['id'][:12]} {t['project']}/{t['name']} {t['status']}")
@@ -279,10 +358,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     queued = recover(session, include_live=args.include_live)
     timeout = session.settings.upload_timeout if args.timeout is None else args.timeout
     if not session.flush(timeout):
-        print(f"autolog: uploads still running after {timeout:g} s (upload_timeout); run `autolog sync` again",
-              file=sys.stderr)
-    left = {state: sum(len(session.store.select(table, {"upload_state": state})) for table in ("models", "artifacts"))
-            for state in ("pending", "failed")}
+        print(
+            f"autolog: uploads still running after {timeout:g} s (upload_timeout); run `autolog sync` again",
+            file=sys.stderr,
+        )
+    left = {
+        state: sum(len(session.store.select(table, {"upload_state": state})) for table in ("models", "artifacts"))
+        for state in ("pending", "failed")
+    }
     print(f"{queued} upload(s) resumed; {left['pending']} still pending, {left['failed']} failed")
     return 1 if left["failed"] else 0
 
@@ -293,8 +376,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"removed {cache.clear()} cached entr(ies) from {cache.root}")
         return 0
     entries = cache.entries()
-    info: dict[str, Any] = {"path": str(cache.root), "entries": len(entries), "bytes": sum(s for _p, s, _t in entries),
-                            "max_bytes": cache.max_bytes}
+    info: dict[str, Any] = {
+        "path": str(cache.root),
+        "entries": len(entries),
+        "bytes": sum(s for _p, s, _t in entries),
+        "max_bytes": cache.max_bytes,
+    }
     if args.json:
         _print_json(info)
     else:
@@ -335,8 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--framework")
     p.set_defaults(run=cmd_models)
 
-    p = sub.add_parser("show", help="one task (its run info, models and artifacts) or one model",
-                       parents=[by_id])
+    p = sub.add_parser("show", help="one task (its run info, models and artifacts) or one model", parents=[by_id])
     p.set_defaults(run=cmd_show)
 
     p = sub.add_parser("lineage", help="which models and tasks a task or model came from", parents=[by_id])

@@ -39,12 +39,12 @@ def shorten_middle(value: str | None, width: int) -> str:
     tail = text[tail_start:] if tail_start > head_end else ""
     if head and tail and len(head) + len(tail) <= keep:  # s3://bucket/…/3_ckpt.pt, then more of the path
         rest = keep - len(head) - len(tail)
-        middle = text[len(head): len(text) - len(tail)]
+        middle = text[len(head) : len(text) - len(tail)]
         before, after = rest // 2, rest - rest // 2
-        return head + middle[:before] + ELLIPSIS + middle[len(middle) - after:] + tail
+        return head + middle[:before] + ELLIPSIS + middle[len(middle) - after :] + tail
     if tail and len(tail) < keep:  # the file name whole, then as much of the head as fits
         return text[: keep - len(tail)] + ELLIPSIS + tail
-    return ELLIPSIS + text[len(text) - keep:]  # a file name longer than the room: its end (the extension)
+    return ELLIPSIS + text[len(text) - keep :]  # a file name longer than the room: its end (the extension)
 
 
 def console() -> Any:
@@ -54,8 +54,15 @@ def console() -> Any:
     return Console()
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-                shorten: Sequence[str] = (), free: Sequence[str] = (), optional: Sequence[str] = ()) -> None:
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    shorten: Sequence[str] = (),
+    free: Sequence[str] = (),
+    optional: Sequence[str] = (),
+) -> None:
     """A table that fits the terminal: cells never wrap, except the free-text columns named in `free` (names,
     tags), which give way first; the columns named in `shorten` (URIs, paths) are shortened in the middle to
     the width left over (at least `MIN_URI`); the columns named in `optional` are left out, in that order, while
@@ -80,8 +87,9 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     fixed = sum(need(i, columns[i]) + GAP for i in shown if columns[i] not in shorten) - GAP
     room = max(MIN_URI, (out.width - fixed) // max(1, sum(columns[i] in shorten for i in shown)) - GAP)
     # No box: a vertical rule would cost a column per gap; headers in bold, GAP spaces between columns.
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, padding=(0, GAP // 2),
-                  header_style="bold")
+    table = Table(
+        title=title, title_justify="left", box=None, pad_edge=False, padding=(0, GAP // 2), header_style="bold"
+    )
     for i in shown:
         column = columns[i]
         # Ids and URIs are never folded (they could no longer be copied back); free text gives way.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 
-_checkout_hooks = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                               "hooks")
+_checkout_hooks = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "hooks")
 if os.path.isfile(os.path.join(_checkout_hooks, "torch.py")) and _checkout_hooks not in __path__:
     __path__.append(_checkout_hooks)

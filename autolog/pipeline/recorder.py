@@ -16,13 +16,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from ..system.bursts import SaveBursts
-from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
-from .staging import Staging
 from ..storage.access import protocol_of, storage_for
+from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
 from ..store.client import Store
-from .uploader import Uploader
+from ..system.bursts import SaveBursts
 from ..system.worker import Worker
+from .staging import Staging
+from .uploader import Uploader
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,13 @@ class Recorder:
         delivered = None
         try:
             if local_dest is not None:
-                delivered = self.uploader.deliver(job.table, job.row_id, staged, local_dest,
-                                                  threads=self.bursts.someone_waits())
+                delivered = self.uploader.deliver(
+                    job.table, job.row_id, staged, local_dest, threads=self.bursts.someone_waits()
+                )
             digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:
-            self.store.queue_update(job.table, job.row_id, {"upload_state": "failed",
-                                                            "error": "staged bytes are gone"})
+            self.store.queue_update(job.table, job.row_id, {"upload_state": "failed", "error": "staged bytes are gone"})
             return
         problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
         if problem:
@@ -142,8 +142,16 @@ class Recorder:
                 return
         except OSError:
             return
-        self.store.queue_fingerprint({"path": path, "size": fingerprint.size, "mtime_ns": fingerprint.mtime_ns,
-                                      "inode": fingerprint.inode, "hash": digest, "updated": time.time()})
+        self.store.queue_fingerprint(
+            {
+                "path": path,
+                "size": fingerprint.size,
+                "mtime_ns": fingerprint.mtime_ns,
+                "inode": fingerprint.inode,
+                "hash": digest,
+                "updated": time.time(),
+            }
+        )
 
     def content_hash(self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None) -> str:
         """Hash of what a load read: the fingerprint cache first, else the bytes."""
@@ -152,7 +160,10 @@ class Recorder:
         if fingerprint is not None:
             known = self.store.get_fingerprint(path)
             if known and (known["size"], known["mtime_ns"], known["inode"]) == (
-                    fingerprint.size, fingerprint.mtime_ns, fingerprint.inode):
+                fingerprint.size,
+                fingerprint.mtime_ns,
+                fingerprint.inode,
+            ):
                 recorded: str = known["hash"]
                 return recorded
         digest = hash_path(path, follow_links_out=True)  # a load's hash: links out are read, never uploaded
@@ -173,11 +184,23 @@ class Recorder:
         found = produced or candidates
         model = found[0] if found else None
         if model is None:
-            model = self.store.import_model({
-                "id": uuid.uuid4().hex, "task_id": None, "seq": 0, "name": os.path.basename(job.path.rstrip("/")),
-                "framework": job.framework, "uri": None, "local_path": job.path, "size": self._size(job),
-                "hash": digest, "is_dir": job.files is not None or os.path.isdir(job.path), "created": time.time(),
-                "upload_state": "done", "import_key": digest})
+            model = self.store.import_model(
+                {
+                    "id": uuid.uuid4().hex,
+                    "task_id": None,
+                    "seq": 0,
+                    "name": os.path.basename(job.path.rstrip("/")),
+                    "framework": job.framework,
+                    "uri": None,
+                    "local_path": job.path,
+                    "size": self._size(job),
+                    "hash": digest,
+                    "is_dir": job.files is not None or os.path.isdir(job.path),
+                    "created": time.time(),
+                    "upload_state": "done",
+                    "import_key": digest,
+                }
+            )
         self.store.link_input(job.task_id, model["id"], job.seq, time.time())
 
     @staticmethod

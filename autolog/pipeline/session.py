@@ -11,12 +11,12 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ..system.bursts import SaveBursts
 from ..config import Settings
+from ..store.client import Store
 from ..store.journal import Journal
+from ..system.bursts import SaveBursts
 from .recorder import Recorder
 from .staging import Staging
-from ..store.client import Store
 from .uploader import Uploader
 
 if TYPE_CHECKING:
@@ -56,8 +56,7 @@ class Session:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        return (self.recorder.worker.wait(left()) and self.uploader.worker.wait(left())
-                and self.store.barrier(left()))
+        return self.recorder.worker.wait(left()) and self.uploader.worker.wait(left()) and self.store.barrier(left())
 
     def close(self, timeout: float | None = None, *, drain: bool = True) -> None:
         """Finish queued work (up to `timeout`, default `upload_timeout`), then stop every thread."""

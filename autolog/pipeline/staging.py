@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..system.bursts import SaveBursts
 from ..storage.fingerprint import member_files
+from ..system.bursts import SaveBursts
 from ..system.paths import copy_file
 
 STAGING_DIRNAME = ".autolog-staging"
@@ -174,8 +174,10 @@ class Staging:
                 if key in self._staged_inodes:
                     for record in self._frozen.values():
                         if key in record.inodes and record.overwritten is None:
-                            record.overwritten = (f"the file {source} was overwritten in place (opened for "
-                                                  f"writing) before autolog could capture the snapshot's bytes")
+                            record.overwritten = (
+                                f"the file {source} was overwritten in place (opened for "
+                                f"writing) before autolog could capture the snapshot's bytes"
+                            )
             return True
         with self._lock:
             return source in self._copy_paths
@@ -217,8 +219,11 @@ class Staging:
             except OSError:
                 continue
             with self._lock:
-                self._foreign.update(p for p in candidate.iterdir()
-                                     if p.is_dir() and not p.name.startswith(".") and p not in self._frozen_folders())
+                self._foreign.update(
+                    p
+                    for p in candidate.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and p not in self._frozen_folders()
+                )
             self._remember_root(candidate)
             return candidate
         return None
@@ -281,8 +286,10 @@ class Staging:
         except OSError:
             return f"the staged bytes at {staged_path} are gone"
         if now != record.state:
-            return ("the saved file was overwritten in place (an open-file save or a raw write into the same "
-                    "inode) before autolog could capture the snapshot's bytes")
+            return (
+                "the saved file was overwritten in place (an open-file save or a raw write into the same "
+                "inode) before autolog could capture the snapshot's bytes"
+            )
         return None
 
     def knows(self, staged_path: str) -> bool:

@@ -21,8 +21,8 @@ import re
 import shutil
 import time
 
-from ..system.host import host_name
 from ..store.journal import replay
+from ..system.host import host_name
 from ..system.liveness import owner_alive, pid_alive
 from ..system.log import logger
 from .recorder import SnapshotJob
@@ -52,9 +52,13 @@ def sweep_unreferenced_staging(session: Session, *, older_than: float = STALE_ST
     now, removed = time.time(), 0
     for root in session.staging.all_roots():
         try:
-            stale = {entry.name: entry.path for entry in os.scandir(root)
-                     if _ROW_ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
-                     and now - entry.stat(follow_symlinks=False).st_mtime > older_than}
+            stale = {
+                entry.name: entry.path
+                for entry in os.scandir(root)
+                if _ROW_ID.fullmatch(entry.name)
+                and entry.is_dir(follow_symlinks=False)
+                and now - entry.stat(follow_symlinks=False).st_mtime > older_than
+            }
         except OSError:
             continue
         if not stale:
@@ -98,13 +102,15 @@ def resume_orphans(session: Session, *, include_live: bool = False) -> int:
             if row["owner_host"] != host:
                 continue  # its staged bytes are on another machine
             in_flight = row["upload_state"] == "pending" and (
-                row["owner_pid"] == me or (_alive(row["owner_pid"]) and not include_live))
+                row["owner_pid"] == me or (_alive(row["owner_pid"]) and not include_live)
+            )
             if in_flight:
                 continue  # a live process is still working on it; a failed one was given up: retry it
             staged = row["staging_path"]
             if not staged or not os.path.exists(staged):
-                session.store.queue_update(table, row["id"], {"upload_state": "failed",
-                                                              "error": "staged bytes are gone"})
+                session.store.queue_update(
+                    table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"}
+                )
                 continue
             if not session.store.claim(table, row["id"], row["owner_host"], row["owner_pid"], host, me):
                 continue

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..system.log import logger
-from .staging import Staging
 from ..storage.access import storage_for
 from ..store.client import Store
+from ..system.log import logger
 from ..system.worker import Worker
+from .staging import Staging
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # Errors that retrying within seconds cannot fix: the destination is full or refuses writes.
@@ -57,8 +57,7 @@ class Uploader:
             storage.remove(dest_uri)
             self.lost(table, row_id, problem, staged_path)
             return
-        self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None,
-                                          "error": None})
+        self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None, "error": None})
         self.staging.release(staged_path)
 
     def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str, *, threads: bool = False) -> str | None:
@@ -68,8 +67,13 @@ class Uploader:
         Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
         storage = storage_for(dest_uri)
         try:
-            return self._attempts(table, row_id, staged_path, dest_uri,
-                                  lambda: storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads))
+            return self._attempts(
+                table,
+                row_id,
+                staged_path,
+                dest_uri,
+                lambda: storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads),
+            )
         except _Failed:
             return None
 
@@ -93,16 +97,25 @@ class Uploader:
         raise AssertionError("unreachable")
 
     def _fail(self, table: str, row_id: str, error: str) -> None:
-        logger.warning("autolog: upload of %s %s failed: %s; the bytes stay staged and `autolog sync` retries it",
-                       table[:-1], row_id, error)
+        logger.warning(
+            "autolog: upload of %s %s failed: %s; the bytes stay staged and `autolog sync` retries it",
+            table[:-1],
+            row_id,
+            error,
+        )
         self.store.queue_update(table, row_id, {"upload_state": "failed", "error": error})
 
     def lost(self, table: str, row_id: str, reason: str, staged_path: str) -> None:
         """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
 
         Its staged bytes are someone else's, so they are dropped (nothing for `sync` to finish)."""
-        logger.warning("autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with "
-                       "other bytes", table[:-1], row_id, reason)
-        self.store.queue_update(table, row_id, {"upload_state": "lost", "error": reason, "hash": None,
-                                                "uri": None, "staging_path": None})
+        logger.warning(
+            "autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with other bytes",
+            table[:-1],
+            row_id,
+            reason,
+        )
+        self.store.queue_update(
+            table, row_id, {"upload_state": "lost", "error": reason, "hash": None, "uri": None, "staging_path": None}
+        )
         self.staging.release(staged_path)

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
+from ..pipeline.recorder import SnapshotJob
 from ..storage import serializers
 from ..storage.archive import ZipLimits, extract_zip
-from ..errors import AutologError, IntegrityError, NotFoundError, PickleNotAllowedError
 from ..system.host import host_name
+from ..system.paths import copy_file
 from .layout import artifact_uri
 from .model import _when
-from ..system.paths import copy_file
-from ..pipeline.recorder import SnapshotJob
 
 if TYPE_CHECKING:
     from ..pipeline.session import Session
@@ -61,11 +61,22 @@ class Artifact:
 
     @classmethod
     def _from_row(cls, row: dict[str, Any]) -> Artifact:
-        return cls(name=row["name"], type=row["type"], uri=row["uri"], size=row["size"], hash=row["hash"],
-                   metadata=json.loads(row["metadata"] or "{}"), task_id=row["task_id"],
-                   created=_when(row["created"]), id=row["id"], file_name=row["file_name"],
-                   upload_state=row["upload_state"], tree_hash=row.get("tree_hash"),
-                   staging_path=row.get("staging_path"), error=row.get("error"))
+        return cls(
+            name=row["name"],
+            type=row["type"],
+            uri=row["uri"],
+            size=row["size"],
+            hash=row["hash"],
+            metadata=json.loads(row["metadata"] or "{}"),
+            task_id=row["task_id"],
+            created=_when(row["created"]),
+            id=row["id"],
+            file_name=row["file_name"],
+            upload_state=row["upload_state"],
+            tree_hash=row.get("tree_hash"),
+            staging_path=row.get("staging_path"),
+            error=row.get("error"),
+        )
 
     @property
     def _preview(self) -> dict[str, Any]:
@@ -126,8 +137,10 @@ class Artifact:
         current = self._settled(session)
         label = self._label
         if current.hash is None:
-            raise IntegrityError(f"{label}: its content was never hashed ({current.upload_state}); "
-                                 f"run `autolog sync` on the machine that uploaded it")
+            raise IntegrityError(
+                f"{label}: its content was never hashed ({current.upload_state}); "
+                f"run `autolog sync` on the machine that uploaded it"
+            )
         digest = current.hash
         if current.uri:
             from ..storage.access import storage_for
@@ -142,9 +155,11 @@ class Artifact:
             def fill(dest: str) -> None:
                 copy_file(staged, dest)
         else:
-            raise AutologError(f"{label}: not uploaded ({current.upload_state}"
-                               f"{': ' + current.error if current.error else ''}); run `autolog sync` on "
-                               f"the machine that uploaded it")
+            raise AutologError(
+                f"{label}: not uploaded ({current.upload_state}"
+                f"{': ' + current.error if current.error else ''}); run `autolog sync` on "
+                f"the machine that uploaded it"
+            )
         cache = session.cache
         if current.type != "folder":
             return cache.fetch(current.hash, current.file_name, label, fill)
@@ -173,7 +188,8 @@ class Artifact:
                 raise PickleNotAllowedError(
                     f"{self._label} is a pickle, and unpickling runs code from the file; allow_pickle is off. "
                     f"To load it, set `allow_pickle = true` in {config_file_path()} or AUTOLOG_ALLOW_PICKLE=1 "
-                    f"(or read the raw file from get_local_copy())")
+                    f"(or read the raw file from get_local_copy())"
+                )
         return serializer.load(self.get_local_copy(), self._preview)
 
 
@@ -198,8 +214,9 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, Any] | None = None,
-                    wait: bool = False) -> Artifact:
+def upload_artifact(
+    task: Task, name: str, obj: Any, *, metadata: Mapping[str, Any] | None = None, wait: bool = False
+) -> Artifact:
     """`task.upload_artifact(name, obj, metadata=..., wait=...)`: the usage is in `Task.upload_artifact`."""
     from ..system.paths import check_display_name
 
@@ -224,12 +241,27 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
         raise
     seq = task.next_artifact_number()
     dest = artifact_uri(task.artifact_folder(), seq, name, file_name)
-    row = {"id": artifact_id, "task_id": task.id, "seq": seq, "name": name, "type": serializer.type,
-           "file_name": file_name, "uri": None, "size": None, "hash": None,
-           "metadata": json.dumps({**user_metadata, PREVIEW_KEY: written.preview}), "created": time.time(),
-           "replaced": False, "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
-           "owner_host": host_name(), "owner_pid": os.getpid(), "error": None,
-           "tree_hash": written.tree_hash}
+    row = {
+        "id": artifact_id,
+        "task_id": task.id,
+        "seq": seq,
+        "name": name,
+        "type": serializer.type,
+        "file_name": file_name,
+        "uri": None,
+        "size": None,
+        "hash": None,
+        "metadata": json.dumps({**user_metadata, PREVIEW_KEY: written.preview}),
+        "created": time.time(),
+        "replaced": False,
+        "upload_state": "pending",
+        "staging_path": staged,
+        "dest_uri": dest,
+        "owner_host": host_name(),
+        "owner_pid": os.getpid(),
+        "error": None,
+        "tree_hash": written.tree_hash,
+    }
     recorded = session.store.queue_replace_artifact(row)
     session.recorder.snapshot(SnapshotJob("artifacts", artifact_id, staged, dest))
     if not wait:
@@ -238,8 +270,10 @@ def upload_artifact(task: Task, name: str, obj: Any, *, metadata: Mapping[str, A
     session.flush()
     final = session.store.get("artifacts", artifact_id) or row
     if final["upload_state"] != "done":
-        raise AutologError(f"artifact {name!r} of task {task.id}: upload to {dest} failed: {final['error']}; the "
-                           f"bytes stay staged and `autolog sync` retries it")
+        raise AutologError(
+            f"artifact {name!r} of task {task.id}: upload to {dest} failed: {final['error']}; the "
+            f"bytes stay staged and `autolog sync` retries it"
+        )
     return Artifact._from_row(final)
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import itertools
 
-from ..storage.serializers import stored_suffix
 from ..storage.access import join, safe_segment
+from ..storage.serializers import stored_suffix
 
 
 def task_folder(base: str, project: str, task_name: str, task_id: str) -> str:

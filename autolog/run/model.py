@@ -44,10 +44,20 @@ class Model:
     @classmethod
     def _from_row(cls, row: dict[str, Any]) -> Model:
         members = json.loads(row["members"]) if row.get("members") else None
-        return cls(id=row["id"], name=row["name"], framework=row["framework"], task_id=row["task_id"],
-                   uri=row["uri"], local_path=row["local_path"], size=row["size"], hash=row["hash"],
-                   created=_when(row["created"]), is_dir=bool(row["is_dir"]), upload_state=row["upload_state"],
-                   members=tuple(members) if members else None)
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            framework=row["framework"],
+            task_id=row["task_id"],
+            uri=row["uri"],
+            local_path=row["local_path"],
+            size=row["size"],
+            hash=row["hash"],
+            created=_when(row["created"]),
+            is_dir=bool(row["is_dir"]),
+            upload_state=row["upload_state"],
+            members=tuple(members) if members else None,
+        )
 
     @staticmethod
     def _session() -> Session:
@@ -64,8 +74,16 @@ class Model:
         return cls._from_row(row)
 
     @classmethod
-    def query(cls, project: str | None = None, task_id: str | None = None, name: str | None = None,
-              framework: str | None = None, *, limit: int | None = None, offset: int = 0) -> list[Model]:
+    def query(
+        cls,
+        project: str | None = None,
+        task_id: str | None = None,
+        name: str | None = None,
+        framework: str | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Model]:
         """Models matching every given field, newest first; `limit` and `offset` page in the database."""
         rows = cls._session().store.query_models(project, task_id, name, framework, limit, offset=offset)
         return [cls._from_row(r) for r in rows]
@@ -105,14 +123,17 @@ class Model:
             reason = row.get("error") or "its bytes changed before autolog could capture them"
             raise IntegrityError(f"{label} is lost: {reason}; autolog kept no copy of it")
         if current.hash is None:
-            raise IntegrityError(f"{label}: its content is not hashed yet ({current.upload_state}); if the "
-                                 f"process that saved it has ended, run `autolog sync` on that machine")
+            raise IntegrityError(
+                f"{label}: its content is not hashed yet ({current.upload_state}); if the "
+                f"process that saved it has ended, run `autolog sync` on that machine"
+            )
         if current.uri:
             from ..storage.access import storage_for
 
             storage, uri = storage_for(current.uri), current.uri
-            return session.cache.fetch(current.hash, current.name, label,
-                                       lambda dest: storage.get(uri, dest, current.is_dir))
+            return session.cache.fetch(
+                current.hash, current.name, label, lambda dest: storage.get(uri, dest, current.is_dir)
+            )
         return current._verified_local_path(session, label)
 
     def _verified_local_path(self, session: Session, label: str) -> str:

@@ -24,10 +24,25 @@ if TYPE_CHECKING:
 
 def remote_output_row(task: Task, seq: int, uri: str, digest: str, size: int, framework: str) -> dict[str, Any]:
     """The `models` row of a snapshot already durable at `uri`."""
-    return {"id": uuid.uuid4().hex, "task_id": task.id, "seq": seq, "name": os.path.basename(uri.rstrip("/")),
-            "framework": framework, "uri": uri, "local_path": None, "size": size, "hash": digest, "is_dir": False,
-            "members": None, "created": time.time(), "upload_state": "done", "staging_path": None,
-            "dest_uri": None, "owner_host": socket.gethostname(), "owner_pid": os.getpid()}
+    return {
+        "id": uuid.uuid4().hex,
+        "task_id": task.id,
+        "seq": seq,
+        "name": os.path.basename(uri.rstrip("/")),
+        "framework": framework,
+        "uri": uri,
+        "local_path": None,
+        "size": size,
+        "hash": digest,
+        "is_dir": False,
+        "members": None,
+        "created": time.time(),
+        "upload_state": "done",
+        "staging_path": None,
+        "dest_uri": None,
+        "owner_host": socket.gethostname(),
+        "owner_pid": os.getpid(),
+    }
 
 
 def link_remote_input(session: Session, task_id: str, seq: int, uri: str) -> None:

@@ -12,19 +12,19 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import current
 from ..errors import NotFoundError
+from ..pipeline.recorder import LinkJob, SnapshotJob
 from ..storage.fingerprint import Fingerprint
 from ..system.host import host_name
 from ..system.log import logger
-from .model import Model, _when, model_from_row
-from ..pipeline.recorder import LinkJob, SnapshotJob
+from . import current
 from .layout import Numbering, model_uri, task_folder
+from .model import Model, _when, model_from_row
 
 if TYPE_CHECKING:
+    from ..pipeline.session import Session
     from .artifact import Artifact
     from .target import Target
-    from ..pipeline.session import Session
 
 RUNNING, COMPLETED, FAILED, ABORTED = "running", "completed", "failed", "aborted"
 STATUSES = (RUNNING, COMPLETED, FAILED, ABORTED)
@@ -33,8 +33,9 @@ STATUSES = (RUNNING, COMPLETED, FAILED, ABORTED)
 class Task:
     """A run. Created by `autolog.init()`; fetched later with `Task.get_task()` / `Task.query()`."""
 
-    def __init__(self, session: Session, row: dict[str, Any], *, live: bool = False,
-                 ignore: Iterable[str] = ()) -> None:
+    def __init__(
+        self, session: Session, row: dict[str, Any], *, live: bool = False, ignore: Iterable[str] = ()
+    ) -> None:
         self._session = session
         self._row = row
         self._live = live  # created by this process: it records and can be closed
@@ -81,15 +82,33 @@ class Task:
 
     # -- creation and lookup ---------------------------------------------------------------------------
     @classmethod
-    def _create(cls, session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...],
-                ignore: tuple[str, ...]) -> Task:
+    def _create(
+        cls,
+        session: Session,
+        project: str,
+        name: str,
+        output_uri: str | None,
+        tags: tuple[str, ...],
+        ignore: tuple[str, ...],
+    ) -> Task:
         from ..system.liveness import process_start
         from ..system.runinfo import run_info
 
         started = time.time()
-        row = {"id": uuid.uuid4().hex, "project": project, "name": name, "status": RUNNING,
-               "output_uri": output_uri, "tags": json.dumps(list(tags)), "started": started, "ended": None,
-               "git_dirty": None, **run_info(), "pid_start": process_start(os.getpid()), "heartbeat": started}
+        row = {
+            "id": uuid.uuid4().hex,
+            "project": project,
+            "name": name,
+            "status": RUNNING,
+            "output_uri": output_uri,
+            "tags": json.dumps(list(tags)),
+            "started": started,
+            "ended": None,
+            "git_dirty": None,
+            **run_info(),
+            "pid_start": process_start(os.getpid()),
+            "heartbeat": started,
+        }
         session.store.queue_insert("tasks", row)
         task = cls(session, row, live=True, ignore=ignore)
         if row["git_commit"]:
@@ -129,8 +148,16 @@ class Task:
         return cls._from_row(session, rows[0])
 
     @classmethod
-    def query(cls, project: str | None = None, task: str | None = None, status: str | None = None,
-              tags: Iterable[str] | None = None, *, limit: int | None = None, offset: int = 0) -> list[Task]:
+    def query(
+        cls,
+        project: str | None = None,
+        task: str | None = None,
+        status: str | None = None,
+        tags: Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Task]:
         """Tasks matching every given field (and having every tag in `tags`), newest first; `limit` and
         `offset` page through them in the database.
 
@@ -148,8 +175,9 @@ class Task:
     def __enter__(self) -> Task:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close(FAILED if exc_type is not None else COMPLETED)
 
     def flush(self, wait: bool = True, timeout: float | None = None) -> bool:
@@ -182,17 +210,26 @@ class Task:
             self._session.store.barrier(max(1.0, timeout - (time.monotonic() - began)))
         if self._session.journal.lost:
             lost = self._session.journal.lost
-            logger.warning("autolog: %d record(s) could not be journaled in %s (the home is full or not "
-                           "writable) and depend on the store alone: %s", len(lost), self._session.journal.root,
-                           ", ".join(lost[:10]) + (" ..." if len(lost) > 10 else ""))
+            logger.warning(
+                "autolog: %d record(s) could not be journaled in %s (the home is full or not "
+                "writable) and depend on the store alone: %s",
+                len(lost),
+                self._session.journal.root,
+                ", ".join(lost[:10]) + (" ..." if len(lost) > 10 else ""),
+            )
 
     def _say_unfinished(self, waited: float) -> None:
         left = self._session.unfinished()
         if not left:
             return
-        logger.warning("autolog: %d upload(s) of task %s not finished after waiting %.1f s; their bytes stay "
-                       "staged and their records journaled: run `autolog sync` (or start another task on this "
-                       "home) to finish them", left, self.id, waited)
+        logger.warning(
+            "autolog: %d upload(s) of task %s not finished after waiting %.1f s; their bytes stay "
+            "staged and their records journaled: run `autolog sync` (or start another task on this "
+            "home) to finish them",
+            left,
+            self.id,
+            waited,
+        )
 
     # -- models -----------------------------------------------------------------------------------------
     @property
@@ -205,8 +242,9 @@ class Task:
         inputs = store.task_inputs(self.id)
         return {"input": [model_from_row(r) for r in inputs], "output": [model_from_row(r) for r in outputs]}
 
-    def register_model(self, path: str | os.PathLike[str], name: str | None = None,
-                       framework: str | None = None) -> Model | None:
+    def register_model(
+        self, path: str | os.PathLike[str], name: str | None = None, framework: str | None = None
+    ) -> Model | None:
         """Register a file or folder as an output snapshot of this task (hash and upload in the background);
         None when the path matches one of the task's `ignore` patterns (nothing is recorded)."""
         from ..system.paths import check_display_name
@@ -232,8 +270,9 @@ class Task:
 
     def artifact_folder(self) -> str:
         """Where this task's artifacts go: its output_uri, else the home's local store, with the same layout."""
-        return self._remote_base() or task_folder(self._session.settings.local_store_uri, self.project, self.name,
-                                                  self.id)
+        return self._remote_base() or task_folder(
+            self._session.settings.local_store_uri, self.project, self.name, self.id
+        )
 
     def next_artifact_number(self) -> int:
         """The number of this task's next artifact upload: counted in this process for a live task; a task
@@ -295,11 +334,25 @@ class Task:
         name = name or os.path.basename(target.path.rstrip(os.sep))
         base = self._remote_base()
         dest = model_uri(base, seq, name) if base else None
-        row = {"id": model_id, "task_id": self.id, "seq": seq, "name": name, "framework": framework, "uri": None,
-               "local_path": target.path, "size": None, "hash": None, "is_dir": is_dir,
-               "members": json.dumps([os.path.basename(f) for f in target.files]) if target.files else None,
-               "created": time.time(), "upload_state": "pending", "staging_path": staged, "dest_uri": dest,
-               "owner_host": host_name(), "owner_pid": os.getpid()}
+        row = {
+            "id": model_id,
+            "task_id": self.id,
+            "seq": seq,
+            "name": name,
+            "framework": framework,
+            "uri": None,
+            "local_path": target.path,
+            "size": None,
+            "hash": None,
+            "is_dir": is_dir,
+            "members": json.dumps([os.path.basename(f) for f in target.files]) if target.files else None,
+            "created": time.time(),
+            "upload_state": "pending",
+            "staging_path": staged,
+            "dest_uri": dest,
+            "owner_host": host_name(),
+            "owner_pid": os.getpid(),
+        }
         self._session.store.queue_insert("models", row)
         self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
         return model_from_row(row)
@@ -321,12 +374,14 @@ class Task:
         fingerprint = None
         if target.files is None and os.path.isfile(target.path):
             fingerprint = Fingerprint.of(target.path)
-        self._session.recorder.link(LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework,
-                                            fingerprint))
+        self._session.recorder.link(
+            LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework, fingerprint)
+        )
 
     # -- artifacts ---------------------------------------------------------------------------------------
-    def upload_artifact(self, name: str, artifact_object: Any, *, metadata: Mapping[str, Any] | None = None,
-                        wait: bool = False) -> Artifact:
+    def upload_artifact(
+        self, name: str, artifact_object: Any, *, metadata: Mapping[str, Any] | None = None, wait: bool = False
+    ) -> Artifact:
         """Store a file, folder or Python object under `name`, copied to `output_uri` (or, for a task without
         one, to the local default store under the autolog home).
 
@@ -374,8 +429,9 @@ class Task:
         return self
 
 
-def new_task(session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...],
-             ignore: tuple[str, ...]) -> Task:
+def new_task(
+    session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...], ignore: tuple[str, ...]
+) -> Task:
     """Record a new running task created by this process (`autolog.init`)."""
     return Task._create(session, project, name, output_uri, tags, ignore)
 

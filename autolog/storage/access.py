@@ -44,8 +44,9 @@ def check_uri(uri: str) -> None:
         return
     spec = known_implementations.get(protocol)
     if spec is None:
-        raise ValueError(f"output_uri {uri!r}: unknown storage scheme {protocol!r} (fsspec knows no "
-                         f"implementation for it)")
+        raise ValueError(
+            f"output_uri {uri!r}: unknown storage scheme {protocol!r} (fsspec knows no implementation for it)"
+        )
     top_module = spec["class"].split(".", 1)[0]
     if importlib.util.find_spec(top_module) is None:
         hint = spec.get("err") or f"install the {top_module} package"
@@ -184,7 +185,7 @@ class Storage:
         if is_dir:
             os.makedirs(local_path, exist_ok=True)
             for remote in self.fs.find(src):
-                rel = remote[len(src.rstrip("/")) + 1:]
+                rel = remote[len(src.rstrip("/")) + 1 :]
                 dest = os.path.join(local_path, *rel.split("/"))
                 if not os.path.realpath(dest).startswith(os.path.realpath(local_path) + os.sep):
                     raise ValueError(f"refusing to write {rel!r} outside {local_path}")
@@ -208,8 +209,13 @@ def transfer_progress(label: str, size: Callable[[], int]) -> Iterator[None]:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            bar = Progress(SpinnerColumn(), TextColumn(f"autolog: {label}"), TimeElapsedColumn(), transient=True,
-                           console=Console(stderr=True))
+            bar = Progress(
+                SpinnerColumn(),
+                TextColumn(f"autolog: {label}"),
+                TimeElapsedColumn(),
+                transient=True,
+                console=Console(stderr=True),
+            )
             bar.start()
             bar.add_task(label, total=None)
     except Exception:  # noqa: BLE001 - a progress line is never worth an error
@@ -281,7 +287,7 @@ def _reflink(src: str, dst: str) -> bool:
 
 
 def _strip_file(uri: str) -> str:
-    return uri[len("file://"):] if uri.startswith("file://") else uri
+    return uri[len("file://") :] if uri.startswith("file://") else uri
 
 
 def storage_for(uri: str) -> Storage:

@@ -26,8 +26,9 @@ class ZipLimits:
     max_members: int | None = None
 
 
-def _checked_members(archive: zipfile.ZipFile, root: str, label: str,
-                     limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, str]]:
+def _checked_members(
+    archive: zipfile.ZipFile, root: str, label: str, limits: ZipLimits
+) -> list[tuple[zipfile.ZipInfo, str]]:
     """Every member and where it goes, checked before anything is written (zip slip, links, zip bomb)."""
     planned = []
     total = 0
@@ -36,23 +37,34 @@ def _checked_members(archive: zipfile.ZipFile, root: str, label: str,
         name = info.filename.replace("\\", "/")
         parts = name.split("/")
         target = os.path.realpath(os.path.join(root, *[p for p in parts if p]))
-        if (name.startswith("/") or (len(parts[0]) == 2 and parts[0][1] == ":") or ".." in parts or "\0" in name
-                or not target.startswith(root + os.sep)):
-            raise IntegrityError(f"{label}: the archive entry {info.filename!r} would be written outside "
-                                 f"the folder; refusing to extract it (zip slip)")
+        if (
+            name.startswith("/")
+            or (len(parts[0]) == 2 and parts[0][1] == ":")
+            or ".." in parts
+            or "\0" in name
+            or not target.startswith(root + os.sep)
+        ):
+            raise IntegrityError(
+                f"{label}: the archive entry {info.filename!r} would be written outside "
+                f"the folder; refusing to extract it (zip slip)"
+            )
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise IntegrityError(f"{label}: the archive entry {info.filename!r} is a symbolic link; "
-                                 f"refusing to extract it")
+            raise IntegrityError(
+                f"{label}: the archive entry {info.filename!r} is a symbolic link; refusing to extract it"
+            )
         if not info.is_dir():
             files += 1
             total += info.file_size
         planned.append((info, target))
     if limits.max_members is not None and files > int(limits.max_members):
-        raise IntegrityError(f"{label}: the archive holds {files} files but {limits.max_members} were recorded; "
-                             f"refusing to extract it")
+        raise IntegrityError(
+            f"{label}: the archive holds {files} files but {limits.max_members} were recorded; refusing to extract it"
+        )
     if limits.max_bytes is not None and total > int(limits.max_bytes):
-        raise IntegrityError(f"{label}: the archive would extract to {total} bytes but {limits.max_bytes} were "
-                             f"recorded; refusing to extract it (zip bomb?)")
+        raise IntegrityError(
+            f"{label}: the archive would extract to {total} bytes but {limits.max_bytes} were "
+            f"recorded; refusing to extract it (zip bomb?)"
+        )
     return planned
 
 
@@ -74,6 +86,8 @@ def extract_zip(archive_path: str, dest: str, label: str, limits: ZipLimits = Zi
                     if budget is not None:
                         budget -= len(chunk)
                         if budget < 0:
-                            raise IntegrityError(f"{label}: the archive extracts to more bytes than were "
-                                                 f"recorded; refusing to extract it (zip bomb?)")
+                            raise IntegrityError(
+                                f"{label}: the archive extracts to more bytes than were "
+                                f"recorded; refusing to extract it (zip bomb?)"
+                            )
                     out.write(chunk)

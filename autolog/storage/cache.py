@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IntegrityError
-from .fingerprint import hash_path, member_files, size_of
 from ..system.log import logger
 from ..system.paths import contained, file_segment, private_dir
+from .fingerprint import hash_path, member_files, size_of
 
 META = ".autolog-entry.json"
 
@@ -108,8 +108,10 @@ class Cache:
                 fill(str(staging / name))
                 actual = hash_path(staging / name)
                 if actual != digest:
-                    raise IntegrityError(f"{label}: the fetched bytes do not match the recorded hash "
-                                         f"(expected {digest}, got {actual}); the stored copy is corrupt")
+                    raise IntegrityError(
+                        f"{label}: the fetched bytes do not match the recorded hash "
+                        f"(expected {digest}, got {actual}); the stored copy is corrupt"
+                    )
                 _make_read_only(staging / name)
                 if meta is not None and entry.is_dir():
                     _remove(content)
@@ -118,8 +120,9 @@ class Cache:
                     self._write_meta(entry, meta)
                 else:
                     shutil.rmtree(entry, ignore_errors=True)
-                    self._write_meta(staging, {"names": {name: _stat_list(staging / name)},
-                                               "size": size_of(staging / name)})
+                    self._write_meta(
+                        staging, {"names": {name: _stat_list(staging / name)}, "size": size_of(staging / name)}
+                    )
                     os.rename(staging, entry)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -132,8 +132,12 @@ def _warn_link(link: Path, target: str) -> None:
     _warned_links.add(str(link))
     from ..system.log import logger
 
-    logger.warning("autolog: skipped the symbolic link %s: it points outside the folder (to %s) or nowhere, "
-                   "and autolog never follows links out of what it uploads", link, target)
+    logger.warning(
+        "autolog: skipped the symbolic link %s: it points outside the folder (to %s) or nowhere, "
+        "and autolog never follows links out of what it uploads",
+        link,
+        target,
+    )
 
 
 def hash_members(members: Iterable[tuple[str, str | os.PathLike[str]]], *, use_mmap: bool = False) -> str:

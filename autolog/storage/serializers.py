@@ -180,12 +180,19 @@ class PandasSerializer(Serializer):
     def dump(self, obj: Any, dest: str) -> Written:
         import pandas as pd
 
-        default_index = isinstance(obj.index, pd.RangeIndex) and obj.index.start == 0 and obj.index.step == 1 \
+        default_index = (
+            isinstance(obj.index, pd.RangeIndex)
+            and obj.index.start == 0
+            and obj.index.step == 1
             and obj.index.name is None
+        )
         obj.to_csv(dest, index=not default_index, compression={"method": "gzip", "compresslevel": 6, "mtime": 0})
         columns = [str(c) for c in obj.columns]
-        preview: dict[str, Any] = {"shape": list(obj.shape), "columns": columns[:self.MAX_COLUMNS],
-                                   "index_levels": 0 if default_index else obj.index.nlevels}
+        preview: dict[str, Any] = {
+            "shape": list(obj.shape),
+            "columns": columns[: self.MAX_COLUMNS],
+            "index_levels": 0 if default_index else obj.index.nlevels,
+        }
         if len(columns) > self.MAX_COLUMNS:
             preview["columns_truncated"] = True
         return Written(preview)
@@ -210,9 +217,11 @@ class ImageSerializer(Serializer):
     type = "image"
     suffix = ".jpg"
 
-    FORMATS = {**dict.fromkeys(("RGB", "L", "CMYK"), ("JPEG", ".jpg")),
-               **dict.fromkeys(("RGBA", "LA", "P", "PA", "1", "I;16"), ("PNG", ".png")),
-               **dict.fromkeys(("I", "F", "YCbCr", "LAB", "I;16B", "I;16L"), ("TIFF", ".tiff"))}
+    FORMATS = {
+        **dict.fromkeys(("RGB", "L", "CMYK"), ("JPEG", ".jpg")),
+        **dict.fromkeys(("RGBA", "LA", "P", "PA", "1", "I;16"), ("PNG", ".png")),
+        **dict.fromkeys(("I", "F", "YCbCr", "LAB", "I;16B", "I;16L"), ("TIFF", ".tiff")),
+    }
 
     def accepts(self, obj: Any) -> bool:  # a mode no format holds (HSV) is pickled instead
         return _is_instance_of(obj, "PIL", "Image") and obj.mode in self.FORMATS
@@ -294,9 +303,11 @@ class PickleSerializer(Serializer):
                 pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
             cls = type(obj)
-            raise TypeError(f"cannot store an object of type {cls.__module__}.{cls.__qualname__} as an artifact: "
-                            f"it is not a path, array, DataFrame, image or JSON value, and pickle fails on it "
-                            f"({exc})") from None
+            raise TypeError(
+                f"cannot store an object of type {cls.__module__}.{cls.__qualname__} as an artifact: "
+                f"it is not a path, array, DataFrame, image or JSON value, and pickle fails on it "
+                f"({exc})"
+            ) from None
         cls = type(obj)
         return Written({"class": f"{cls.__module__}.{cls.__qualname__}"})
 
@@ -308,8 +319,15 @@ class PickleSerializer(Serializer):
         return f"pickle {preview.get('class', '')}".strip()
 
 
-_REGISTRY: list[Serializer] = [FolderSerializer(), FileSerializer(), NumpySerializer(), PandasSerializer(),
-                               ImageSerializer(), JsonSerializer(), PickleSerializer()]
+_REGISTRY: list[Serializer] = [
+    FolderSerializer(),
+    FileSerializer(),
+    NumpySerializer(),
+    PandasSerializer(),
+    ImageSerializer(),
+    JsonSerializer(),
+    PickleSerializer(),
+]
 
 
 def register(serializer: Serializer, *, before: str = "pickle") -> None:

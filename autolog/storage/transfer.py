@@ -63,11 +63,14 @@ async def _download_parts(fs: Any, remote_path: str, fd: int, size: int) -> None
             try:
                 data = await fs._cat_file(remote_path, start=start, end=end)
             except Exception as exc:  # noqa: BLE001 - named: which object, which bytes, what the backend said
-                raise OSError(f"{remote_path}: downloading bytes {start}-{end} failed: {type(exc).__name__}: "
-                              f"{exc}") from exc
+                raise OSError(
+                    f"{remote_path}: downloading bytes {start}-{end} failed: {type(exc).__name__}: {exc}"
+                ) from exc
         if len(data) != end - start:
-            raise OSError(f"{remote_path}: bytes {start}-{end} came back as {len(data)} bytes (the object "
-                          f"changed or was cut short during the download)")
+            raise OSError(
+                f"{remote_path}: bytes {start}-{end} came back as {len(data)} bytes (the object "
+                f"changed or was cut short during the download)"
+            )
         view = memoryview(data)
         written = 0
         while written < len(view):

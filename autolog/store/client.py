@@ -27,8 +27,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from ..system.bursts import SaveBursts
 from ..errors import AutologError, StoreUnavailable
+from ..system.bursts import SaveBursts
 from ..system.log import logger, report_internal_error
 from ..system.redact import redact, redact_text
 from ..system.worker import lower_this_threads_priority
@@ -38,9 +38,20 @@ if TYPE_CHECKING:
     from .journal import Journal
 
 _STOP = object()
-_WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
-                     "replace_artifact", "end_task", "heartbeat",
-                     "link_artifact_input"})  # = sql.WRITES (not imported: SQLAlchemy)
+_WRITES = frozenset(
+    {
+        "insert",
+        "update",
+        "link_input",
+        "import_model",
+        "put_fingerprint",
+        "claim",
+        "replace_artifact",
+        "end_task",
+        "heartbeat",
+        "link_artifact_input",
+    }
+)  # = sql.WRITES (not imported: SQLAlchemy)
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
@@ -50,8 +61,13 @@ PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable 
 class Store(StoreOperations):
     """Queue-backed facade over `SqlStore` (see module docstring); its operations are `StoreOperations`."""
 
-    def __init__(self, url: str, journal: Journal | None = None, heartbeat_interval: float = 30.0,
-                 bursts: SaveBursts | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        journal: Journal | None = None,
+        heartbeat_interval: float = 30.0,
+        bursts: SaveBursts | None = None,
+    ) -> None:
         self.url = url
         # Writes wait while the user's saves arrive back to back (`autolog.system.bursts`); a read, a barrier or
         # close ends the hold at once. Their rows are in the journal already.
@@ -91,9 +107,12 @@ class Store(StoreOperations):
                 self._file = _sqlite_file(self._sql)
             except BaseException as exc:  # noqa: BLE001 - reported to every caller below
                 # Already a clear sentence (`StoreUnavailableError`, `ConfigError`), else say what failed.
-                self._open_error = (str(exc) if isinstance(exc, AutologError) else
-                                    f"the store at {redact(self.url)} could not be opened: "
-                                    f"{redact_text(f'{type(exc).__name__}: {exc}')}")
+                self._open_error = (
+                    str(exc)
+                    if isinstance(exc, AutologError)
+                    else f"the store at {redact(self.url)} could not be opened: "
+                    f"{redact_text(f'{type(exc).__name__}: {exc}')}"
+                )
         while True:
             try:
                 item = self._queue.get(timeout=PARKED_RETRY_S if self._parked else self._beat_due())
@@ -114,8 +133,9 @@ class Store(StoreOperations):
                 if method in _WRITES or method == "ping":
                     self._parked.append(item)  # in order behind the others: a barrier waits for them too
                 else:  # a user's read fails now instead of waiting behind writes for a server that is down
-                    future.set_exception(StoreUnavailable(f"{self._parked_reason}; {len(self._parked)} "
-                                                          "record(s) wait for it"))
+                    future.set_exception(
+                        StoreUnavailable(f"{self._parked_reason}; {len(self._parked)} record(s) wait for it")
+                    )
                 continue
             try:
                 result = self._execute(method, args, kwargs)
@@ -141,8 +161,9 @@ class Store(StoreOperations):
             if method == "update" and not result and (args[0], args[1]) in self.unfinished:
                 # Its insert never landed (store full, locked, unwritable): the caller must keep the
                 # staged bytes, which the journal entry points to, for `autolog sync`.
-                raise StoreUnavailable(f"{args[0][:-1]} {args[1]} is not in the store; its record "
-                                       f"waits in the journal for `autolog sync`")
+                raise StoreUnavailable(
+                    f"{args[0][:-1]} {args[1]} is not in the store; its record waits in the journal for `autolog sync`"
+                )
             self._confirmed(method, args, result)
             return result
 
@@ -198,8 +219,7 @@ class Store(StoreOperations):
             if method in _WRITES and not self._open_warned:
                 # Said once, on the first record it costs (a read raises it to its caller instead).
                 self._open_warned = True
-                logger.warning("autolog: %s; records are kept in the journal for `autolog sync`",
-                               self._open_error)
+                logger.warning("autolog: %s; records are kept in the journal for `autolog sync`", self._open_error)
             raise StoreUnavailable(self._open_error)
         if self._lost is not None:
             raise StoreUnavailable(self._lost)
@@ -212,21 +232,28 @@ class Store(StoreOperations):
         except FileNotFoundError:
             replaced = True
         if replaced:
-            self._lost = (f"the store file {path} was deleted or replaced while this process ran; its records "
-                          f"from now on are kept in the journal: run `autolog sync` to store them")
+            self._lost = (
+                f"the store file {path} was deleted or replaced while this process ran; its records "
+                f"from now on are kept in the journal: run `autolog sync` to store them"
+            )
             logger.warning("autolog: %s", self._lost)
             raise StoreUnavailable(self._lost)
         # SQLite maps nothing in rollback-journal mode, but an unwritable file still fails each write:
         # say so once and keep the records in the journal. (A file made immutable is refused even to root.)
-        blocked = [p for p in (path, path + "-journal", path + "-wal", path + "-shm")
-                   if os.path.exists(p) and not os.access(p, os.W_OK)]
+        blocked = [
+            p
+            for p in (path, path + "-journal", path + "-wal", path + "-shm")
+            if os.path.exists(p) and not os.access(p, os.W_OK)
+        ]
         if not os.access(os.path.dirname(path), os.W_OK | os.X_OK):
             blocked.append(os.path.dirname(path))  # no room for SQLite's rollback journal
         if blocked:
             if not self._unwritable_warned:
                 self._unwritable_warned = True
-                logger.warning("autolog: the store file %s is not writable; records are kept in the journal "
-                               "for `autolog sync`", blocked[0])
+                logger.warning(
+                    "autolog: the store file %s is not writable; records are kept in the journal for `autolog sync`",
+                    blocked[0],
+                )
             raise StoreUnavailable(f"the store file {blocked[0]} is not writable")
 
     def _confirmed(self, method: str, args: tuple[Any, ...], result: Any) -> None:

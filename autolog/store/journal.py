@@ -74,8 +74,14 @@ class Journal:
                 except OSError:
                     pass
             self.lost.append(what)
-            logger.log(30 if len(self.lost) == 1 else 10, "autolog: could not journal %s in %s (%s); if this "
-                       "process dies before the store records it, it is lost", what, self.root, exc)
+            logger.log(
+                30 if len(self.lost) == 1 else 10,
+                "autolog: could not journal %s in %s (%s); if this "
+                "process dies before the store records it, it is lost",
+                what,
+                self.root,
+                exc,
+            )
             return False
 
     # -- the caller's side -----------------------------------------------------------------------------
@@ -173,8 +179,7 @@ def _replay_task(store: Any, row: dict[str, Any]) -> int:
     ended = row.get("ended") if final else None
     existing = store.get("tasks", row["id"])
     if existing is None:
-        store.insert("tasks", {**row, "status": status, "ended": ended or row.get("heartbeat")
-                               or row.get("started")})
+        store.insert("tasks", {**row, "status": status, "ended": ended or row.get("heartbeat") or row.get("started")})
         return 1
     if existing["status"] not in FINAL_TASK_STATES:
         store.end_task(row["id"], status, ended or existing.get("heartbeat") or existing.get("started"))
@@ -186,8 +191,11 @@ def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
     inserted = 0
     if existing is None:
         if table == "artifacts":
-            later = [r for r in store.select("artifacts", {"task_id": row["task_id"], "name": row["name"]})
-             if r["seq"] > row["seq"]]
+            later = [
+                r
+                for r in store.select("artifacts", {"task_id": row["task_id"], "name": row["name"]})
+                if r["seq"] > row["seq"]
+            ]
             if later:
                 store.insert(table, {**row, "replaced": True})
             else:
@@ -195,7 +203,8 @@ def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
         else:
             store.insert(table, row)
         existing, inserted = row, 1
-    if existing["upload_state"] != "done" and not (existing.get("staging_path")
-                                                   and os.path.exists(existing["staging_path"])):
+    if existing["upload_state"] != "done" and not (
+        existing.get("staging_path") and os.path.exists(existing["staging_path"])
+    ):
         store.update(table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"})
     return inserted

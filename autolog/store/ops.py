@@ -18,10 +18,29 @@ from concurrent.futures import Future
 from typing import Any, Literal
 
 Row = dict[str, Any]
-Operation = Literal["ping", "get", "select", "query_tasks", "query_models", "task_inputs", "lineage",
-                    "model_consumers", "task_artifact_inputs", "artifact_consumers", "get_fingerprint", "insert",
-                    "update", "link_input", "link_artifact_input", "import_model", "put_fingerprint", "end_task",
-                    "heartbeat", "claim", "replace_artifact"]
+Operation = Literal[
+    "ping",
+    "get",
+    "select",
+    "query_tasks",
+    "query_models",
+    "task_inputs",
+    "lineage",
+    "model_consumers",
+    "task_artifact_inputs",
+    "artifact_consumers",
+    "get_fingerprint",
+    "insert",
+    "update",
+    "link_input",
+    "link_artifact_input",
+    "import_model",
+    "put_fingerprint",
+    "end_task",
+    "heartbeat",
+    "claim",
+    "replace_artifact",
+]
 
 
 class StoreOperations:
@@ -47,22 +66,49 @@ class StoreOperations:
         row: Row | None = self._call("get", table, key)
         return row
 
-    def select(self, table: str, where: Row | None = None, *, order_by: Iterable[str] = (), desc: bool = False,
-               limit: int | None = None, id_prefix: str | None = None, offset: int = 0) -> list[Row]:
+    def select(
+        self,
+        table: str,
+        where: Row | None = None,
+        *,
+        order_by: Iterable[str] = (),
+        desc: bool = False,
+        limit: int | None = None,
+        id_prefix: str | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
         """Rows of `table` whose columns equal `where`'s values (a list value: any of them)."""
-        rows: list[Row] = self._call("select", table, where, order_by=tuple(order_by), desc=desc, limit=limit,
-                                     id_prefix=id_prefix, offset=offset)
+        rows: list[Row] = self._call(
+            "select", table, where, order_by=tuple(order_by), desc=desc, limit=limit, id_prefix=id_prefix, offset=offset
+        )
         return rows
 
-    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
-                    offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
+    def query_tasks(
+        self,
+        project: str | None,
+        name: str | None,
+        status: str | None,
+        limit: int | None,
+        *,
+        offset: int = 0,
+        tags: Iterable[str] | None = None,
+    ) -> list[Row]:
         """Tasks newest first, filtered and paged in the database."""
-        rows: list[Row] = self._call("query_tasks", project, name, status, limit, offset=offset,
-                                     tags=None if tags is None else list(tags))
+        rows: list[Row] = self._call(
+            "query_tasks", project, name, status, limit, offset=offset, tags=None if tags is None else list(tags)
+        )
         return rows
 
-    def query_models(self, project: str | None, task_id: str | None, name: str | None, framework: str | None,
-                     limit: int | None, *, offset: int = 0) -> list[Row]:
+    def query_models(
+        self,
+        project: str | None,
+        task_id: str | None,
+        name: str | None,
+        framework: str | None,
+        limit: int | None,
+        *,
+        offset: int = 0,
+    ) -> list[Row]:
         """Models newest first, filtered and paged in the database."""
         rows: list[Row] = self._call("query_models", project, task_id, name, framework, limit, offset=offset)
         return rows

@@ -77,23 +77,38 @@ def lineage(conn: sa.Connection, task_id: str, max_tasks: int) -> dict[str, Any]
     seeds = [task_id]
     while seeds and len(found) < max_tasks:
         seed = sa.select(t.c.id).where(t.c.id.in_(seeds)).cte("ancestors", recursive=True)
-        upstream = (sa.select(m.c.task_id).select_from(i.join(m, m.c.id == i.c.model_id))
-                    .join(seed, i.c.task_id == seed.c.id).where(m.c.task_id.is_not(None)))
+        upstream = (
+            sa.select(m.c.task_id)
+            .select_from(i.join(m, m.c.id == i.c.model_id))
+            .join(seed, i.c.task_id == seed.c.id)
+            .where(m.c.task_id.is_not(None))
+        )
         ancestors = seed.union(upstream)
         ids = sa.select(ancestors.c.id).limit(max_tasks).scalar_subquery()
-        new = {row["id"]: dict(row) for row in conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()
-               if row["id"] not in found}
-        new = dict(list(new.items())[:max_tasks - len(found)])
+        new = {
+            row["id"]: dict(row)
+            for row in conn.execute(sa.select(t).where(t.c.id.in_(ids))).mappings()
+            if row["id"] not in found
+        }
+        new = dict(list(new.items())[: max_tasks - len(found)])
         found.update(new)
         if not new:
             break
-        query = (sa.select(m, i.c.task_id.label("_consumer")).join(i, i.c.model_id == m.c.id)
-                 .where(i.c.task_id.in_(list(new))).order_by(i.c.task_id, i.c.seq))
+        query = (
+            sa.select(m, i.c.task_id.label("_consumer"))
+            .join(i, i.c.model_id == m.c.id)
+            .where(i.c.task_id.in_(list(new)))
+            .order_by(i.c.task_id, i.c.seq)
+        )
         for row in conn.execute(query).mappings():
             model = dict(row)
             inputs.setdefault(model.pop("_consumer"), []).append(model)
-        query = (sa.select(a, ai.c.task_id.label("_consumer")).join(ai, ai.c.artifact_id == a.c.id)
-                 .where(ai.c.task_id.in_(list(new))).order_by(ai.c.task_id, ai.c.seq))
+        query = (
+            sa.select(a, ai.c.task_id.label("_consumer"))
+            .join(ai, ai.c.artifact_id == a.c.id)
+            .where(ai.c.task_id.in_(list(new)))
+            .order_by(ai.c.task_id, ai.c.seq)
+        )
         fetched = [dict(row) for row in conn.execute(query).mappings()]
         for artifact in fetched:
             artifacts.setdefault(artifact.pop("_consumer"), []).append(artifact)

@@ -11,21 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table,
-                        Text)
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text
 
 SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
 meta = Table(
-    "autolog_meta", metadata,
+    "autolog_meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 tasks = Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("project", Text, nullable=False),  # names are free text: TEXT on every backend (schema v2)
     Column("name", Text, nullable=False),
@@ -52,6 +53,7 @@ tasks = Table(
     Index("ix_tasks_status_started", "status", "started"),
 )
 
+
 def _upload_columns() -> list[Column[Any]]:
     """The upload-state columns models and artifacts share (new Column objects for each table)."""
     return [
@@ -65,7 +67,8 @@ def _upload_columns() -> list[Column[Any]]:
 
 
 models = Table(
-    "models", metadata,
+    "models",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("task_id", String(32), index=True),  # producer; NULL for an imported model
     Column("seq", Integer, nullable=False, default=0),  # call order within the producing task
@@ -88,7 +91,8 @@ models = Table(
 )
 
 model_inputs = Table(
-    "model_inputs", metadata,
+    "model_inputs",
+    metadata,
     Column("task_id", String(32), primary_key=True),
     Column("model_id", String(32), primary_key=True, index=True),
     Column("seq", Integer, nullable=False),
@@ -96,7 +100,8 @@ model_inputs = Table(
 )
 
 artifacts = Table(
-    "artifacts", metadata,
+    "artifacts",
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("task_id", String(32), nullable=False, index=True),
     Column("seq", Integer, nullable=False),
@@ -117,7 +122,8 @@ artifacts = Table(
 # Artifacts a task fetched from another task (`Artifact.get_local_copy()` / `.get()`), once each, in fetch
 # order: the data end of the genealogy. A new table, so `create_all(checkfirst=True)` makes it on open.
 artifact_inputs = Table(
-    "artifact_inputs", metadata,
+    "artifact_inputs",
+    metadata,
     Column("task_id", String(32), primary_key=True),
     Column("artifact_id", String(32), primary_key=True, index=True),
     Column("seq", Integer, nullable=False),
@@ -125,7 +131,8 @@ artifact_inputs = Table(
 )
 
 fingerprints = Table(
-    "fingerprints", metadata,
+    "fingerprints",
+    metadata,
     Column("path", String(1024), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
@@ -145,9 +152,19 @@ def _v2_indexes(conn: Connection) -> None:
                 conn.execute(CreateIndex(index, if_not_exists=True))
 
 
-_V2_INDEXES = frozenset({"ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started",
-                         "ix_models_task_seq", "ix_models_created", "ix_models_task_created",
-                         "ix_models_name_created", "ix_models_upload_state", "ix_artifacts_upload_state"})
+_V2_INDEXES = frozenset(
+    {
+        "ix_tasks_started",
+        "ix_tasks_project_started",
+        "ix_tasks_status_started",
+        "ix_models_task_seq",
+        "ix_models_created",
+        "ix_models_task_created",
+        "ix_models_name_created",
+        "ix_models_upload_state",
+        "ix_artifacts_upload_state",
+    }
+)
 
 
 # Columns that hold user-given names and became TEXT in schema v2 (a 300-character project name made

@@ -37,8 +37,20 @@ TABLES = {t.name: t for t in schema.metadata.sorted_tables}
 UNREACHABLE_RETRY_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5
 # Operations that record something (as opposed to reads a caller waits for).
-WRITES = frozenset({"insert", "update", "link_input", "import_model", "put_fingerprint", "claim",
-                    "replace_artifact", "end_task", "heartbeat", "link_artifact_input"})
+WRITES = frozenset(
+    {
+        "insert",
+        "update",
+        "link_input",
+        "import_model",
+        "put_fingerprint",
+        "claim",
+        "replace_artifact",
+        "end_task",
+        "heartbeat",
+        "link_artifact_input",
+    }
+)
 
 
 def _normalize_url(url: str) -> str:
@@ -109,8 +121,11 @@ class SqlStore:
         self.url = _normalize_url(url)
         self.shown_url = redact(url)  # for messages: the user's URL, password masked
         self._unreachable_seen = False
-        self.retry_seconds = retry_seconds if retry_seconds is not None else float(
-            os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
+        self.retry_seconds = (
+            retry_seconds
+            if retry_seconds is not None
+            else float(os.environ.get("AUTOLOG_STORE_RETRY_SECONDS", "") or 900)
+        )
         self._unreachable_since: float | None = None
         self.records_waited = False  # set by the store worker when writes wait for this server to come back
         self._retried = False
@@ -147,17 +162,24 @@ class SqlStore:
         if writing and not self.records_waited:
             self.records_waited = True
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-            logger.warning("autolog: the metadata store at %s is unreachable (%s); records are kept in this "
-                           "process (and its journal) and written when it is back (retrying for up to %.0f s)",
-                           self.shown_url, redact_text(reason), self.retry_seconds)
+            logger.warning(
+                "autolog: the metadata store at %s is unreachable (%s); records are kept in this "
+                "process (and its journal) and written when it is back (retrying for up to %.0f s)",
+                self.shown_url,
+                redact_text(reason),
+                self.retry_seconds,
+            )
 
     def _came_back(self) -> None:
         down = time.monotonic() - (self._unreachable_since or time.monotonic())
         self._unreachable_since = None
         if self.records_waited:
             self.records_waited = False
-            logger.warning("autolog: the metadata store at %s is reachable again after %.0f s; queued records "
-                           "written", self.shown_url, down)
+            logger.warning(
+                "autolog: the metadata store at %s is reachable again after %.0f s; queued records written",
+                self.shown_url,
+                down,
+            )
 
     # -- schema ---------------------------------------------------------------------------------------
     @_retrying
@@ -189,8 +211,7 @@ class SqlStore:
         """The common case, checked without any lock: the store exists at this schema version."""
         try:
             with self.engine.connect() as conn:
-                row = conn.execute(sa.select(schema.meta.c.value)
-                                   .where(schema.meta.c.key == "schema_version")).first()
+                row = conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")).first()
         except DBAPIError as exc:
             if _transient(exc) == "unreachable":
                 raise
@@ -205,12 +226,13 @@ class SqlStore:
             return
         version = int(row[0])
         if version > schema.SCHEMA_VERSION:
-            raise AutologError(f"the store at {self.shown_url} has schema version {version}, newer than this "
-                               f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog")
+            raise AutologError(
+                f"the store at {self.shown_url} has schema version {version}, newer than this "
+                f"autolog understands ({schema.SCHEMA_VERSION}); upgrade autolog"
+            )
         for target in range(version + 1, schema.SCHEMA_VERSION + 1):
             schema.MIGRATIONS[target](conn)
-            conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version")
-                         .values(value=str(target)))
+            conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version").values(value=str(target)))
 
     # -- generic row access ----------------------------------------------------------------------
     @_retrying
@@ -240,15 +262,25 @@ class SqlStore:
         return dict(row) if row else None
 
     @_retrying
-    def select(self, table: str, where: Row | None = None, *, order_by: Iterable[str] = (), desc: bool = False,
-               limit: int | None = None, id_prefix: str | None = None, offset: int = 0) -> list[Row]:
+    def select(
+        self,
+        table: str,
+        where: Row | None = None,
+        *,
+        order_by: Iterable[str] = (),
+        desc: bool = False,
+        limit: int | None = None,
+        id_prefix: str | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
         t = TABLES[table]
         query = sa.select(t)
         for column, value in (where or {}).items():
             if value is None:
                 continue
-            query = query.where(t.c[column].in_(value) if isinstance(value, (list, tuple, set)) else
-                                t.c[column] == value)
+            query = query.where(
+                t.c[column].in_(value) if isinstance(value, (list, tuple, set)) else t.c[column] == value
+            )
         if id_prefix:
             query = query.where(*queries.prefix_conditions(t.c.id, id_prefix))
         for column in order_by:
@@ -268,8 +300,16 @@ class SqlStore:
 
     # -- tasks and lineage ---------------------------------------------------------------------------
     @_retrying
-    def query_tasks(self, project: str | None, name: str | None, status: str | None, limit: int | None, *,
-                    offset: int = 0, tags: Iterable[str] | None = None) -> list[Row]:
+    def query_tasks(
+        self,
+        project: str | None,
+        name: str | None,
+        status: str | None,
+        limit: int | None,
+        *,
+        offset: int = 0,
+        tags: Iterable[str] | None = None,
+    ) -> list[Row]:
         """Tasks newest first; filters, order and page run in the database (see `queries.tasks`). With tags,
         candidates are checked exactly here, fetching further pages until `limit` rows pass."""
         wanted = list(dict.fromkeys(tags or ()))
@@ -293,16 +333,23 @@ class SqlStore:
                 return found
 
     @_retrying
-    def query_models(self, project: str | None, task_id: str | None, name: str | None,
-                     framework: str | None, limit: int | None = None, *, offset: int = 0) -> list[Row]:
+    def query_models(
+        self,
+        project: str | None,
+        task_id: str | None,
+        name: str | None,
+        framework: str | None,
+        limit: int | None = None,
+        *,
+        offset: int = 0,
+    ) -> list[Row]:
         """Models newest first; filters, order and page run in the database (see `queries.models`)."""
         return self._rows(queries.models(project, task_id, name, framework), limit, offset)
 
     @_retrying
     def task_inputs(self, task_id: str) -> list[Row]:
         m, i = schema.models, schema.model_inputs
-        return self._rows(sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id)
-                          .order_by(i.c.seq))
+        return self._rows(sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id).order_by(i.c.seq))
 
     @_retrying
     def lineage(self, task_id: str, max_tasks: int = 10_000) -> dict[str, Any]:
@@ -313,16 +360,18 @@ class SqlStore:
     @_retrying
     def model_consumers(self, model_id: str) -> list[Row]:
         t, i = schema.tasks, schema.model_inputs
-        return self._rows(sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id)
-                          .order_by(i.c.created))
+        return self._rows(
+            sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id).order_by(i.c.created)
+        )
 
     @_retrying
     def link_input(self, task_id: str, model_id: str, seq: int, created: float) -> bool:
         """Link a model as an input of a task; False when it already was (linked once)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(schema.model_inputs.insert().values(task_id=task_id, model_id=model_id, seq=seq,
-                                                                 created=created))
+                conn.execute(
+                    schema.model_inputs.insert().values(task_id=task_id, model_id=model_id, seq=seq, created=created)
+                )
             return True
         except IntegrityError:
             return False
@@ -332,8 +381,11 @@ class SqlStore:
         """Link an artifact as an input of a task; False when it already was (linked once)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(schema.artifact_inputs.insert().values(task_id=task_id, artifact_id=artifact_id,
-                                                                    seq=seq, created=created))
+                conn.execute(
+                    schema.artifact_inputs.insert().values(
+                        task_id=task_id, artifact_id=artifact_id, seq=seq, created=created
+                    )
+                )
             return True
         except IntegrityError:
             return False
@@ -342,8 +394,9 @@ class SqlStore:
     def task_artifact_inputs(self, task_id: str) -> list[Row]:
         """The artifacts a task fetched from other tasks, in fetch order."""
         a, i = schema.artifacts, schema.artifact_inputs
-        query = (sa.select(a).join(i, i.c.artifact_id == a.c.id).where(i.c.task_id == task_id)
-                 .order_by(i.c.seq, i.c.created))
+        query = (
+            sa.select(a).join(i, i.c.artifact_id == a.c.id).where(i.c.task_id == task_id).order_by(i.c.seq, i.c.created)
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -389,8 +442,14 @@ class SqlStore:
         """End a task that is still running or closing; False when it had already ended."""
         t = schema.tasks
         with self.engine.begin() as conn:
-            return conn.execute(t.update().where(t.c.id == task_id, t.c.status.in_(("running", "closing")))
-                                .values(status=status, ended=ended)).rowcount == 1
+            return (
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == task_id, t.c.status.in_(("running", "closing")))
+                    .values(status=status, ended=ended)
+                ).rowcount
+                == 1
+            )
 
     @_retrying
     def heartbeat(self, task_ids: list[str], now: float) -> None:
@@ -404,9 +463,16 @@ class SqlStore:
         """Take over a pending upload from a dead process; False if someone else took it first."""
         t = TABLES[table]
         with self.engine.begin() as conn:
-            result = conn.execute(t.update().where(t.c.id == key, t.c.upload_state.in_(("pending", "failed")),
-                                                   t.c.owner_host == old_host, t.c.owner_pid == old_pid)
-                                  .values(owner_host=host, owner_pid=pid))
+            result = conn.execute(
+                t.update()
+                .where(
+                    t.c.id == key,
+                    t.c.upload_state.in_(("pending", "failed")),
+                    t.c.owner_host == old_host,
+                    t.c.owner_pid == old_pid,
+                )
+                .values(owner_host=host, owner_pid=pid)
+            )
             return result.rowcount == 1
 
     @_retrying
@@ -415,8 +481,9 @@ class SqlStore:
         a = schema.artifacts
         try:
             with self.engine.begin() as conn:
-                conn.execute(a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"])
-                             .values(replaced=True))
+                conn.execute(
+                    a.update().where(a.c.task_id == row["task_id"], a.c.name == row["name"]).values(replaced=True)
+                )
                 conn.execute(a.insert().values(**row))
         except IntegrityError:
             if not self._already_written("artifacts", row):
@@ -426,9 +493,16 @@ class SqlStore:
 def _refused(exc: DBAPIError) -> bool:
     """The server answered but will not open this store for us (credentials, database or role)."""
     text = str(exc.orig if exc.orig is not None else exc).lower()
-    return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(words in text for words in (
-        "authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database",
-        "unable to open database file"))
+    return bool(re.search(r'(database|role) "[^"]*" does not exist', text)) or any(
+        words in text
+        for words in (
+            "authentication failed",
+            "no password supplied",
+            "pg_hba.conf",
+            "permission denied for database",
+            "unable to open database file",
+        )
+    )
 
 
 def _unavailable_message(url: str, exc: DBAPIError) -> str:
@@ -448,14 +522,29 @@ def _create_private(database: str | None) -> None:
 
 
 def _transient(exc: DBAPIError) -> str | None:
-    """"unreachable" (connection refused or dropped), "busy" (a locked SQLite file, a concurrent DDL), or
+    """ "unreachable" (connection refused or dropped), "busy" (a locked SQLite file, a concurrent DDL), or
     None: a schema or SQL error, not worth retrying."""
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    if exc.connection_invalidated or any(word in text for word in (
-            "could not connect", "connection refused", "connection failed", "server closed", "terminating",
-            "connection is closed", "connection to server", "the database system is", "consuming input failed",
-            "network is unreachable", "no route to host", "timeout expired", "timed out",
-            "could not translate host name", "name or service not known")):
+    if exc.connection_invalidated or any(
+        word in text
+        for word in (
+            "could not connect",
+            "connection refused",
+            "connection failed",
+            "server closed",
+            "terminating",
+            "connection is closed",
+            "connection to server",
+            "the database system is",
+            "consuming input failed",
+            "network is unreachable",
+            "no route to host",
+            "timeout expired",
+            "timed out",
+            "could not translate host name",
+            "name or service not known",
+        )
+    ):
         return "unreachable"
     if not isinstance(exc, sa.exc.OperationalError):
         return None

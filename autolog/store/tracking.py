@@ -17,14 +17,29 @@ from ..system.redact import redact
 
 # dialect -> the driver packages any one of which makes it usable, by driver name (None: the default)
 _DRIVERS: dict[str, dict[str | None, tuple[str, ...]]] = {
-    "sqlite": {None: ("sqlite3",), "pysqlite": ("sqlite3",), "aiosqlite": ("aiosqlite",),
-               "pysqlcipher": ("sqlcipher3",)},
-    "postgresql": {None: ("psycopg2", "psycopg"), "psycopg2": ("psycopg2",), "psycopg": ("psycopg",),
-                   "psycopg2cffi": ("psycopg2cffi",), "pg8000": ("pg8000",), "asyncpg": ("asyncpg",)},
-    "mysql": {None: ("MySQLdb",), "mysqldb": ("MySQLdb",), "pymysql": ("pymysql",),
-              "mysqlconnector": ("mysql",), "asyncmy": ("asyncmy",), "aiomysql": ("aiomysql",)},
-    "mariadb": {None: ("MySQLdb",), "mysqldb": ("MySQLdb",), "pymysql": ("pymysql",),
-                "mariadbconnector": ("mariadb",)},
+    "sqlite": {
+        None: ("sqlite3",),
+        "pysqlite": ("sqlite3",),
+        "aiosqlite": ("aiosqlite",),
+        "pysqlcipher": ("sqlcipher3",),
+    },
+    "postgresql": {
+        None: ("psycopg2", "psycopg"),
+        "psycopg2": ("psycopg2",),
+        "psycopg": ("psycopg",),
+        "psycopg2cffi": ("psycopg2cffi",),
+        "pg8000": ("pg8000",),
+        "asyncpg": ("asyncpg",),
+    },
+    "mysql": {
+        None: ("MySQLdb",),
+        "mysqldb": ("MySQLdb",),
+        "pymysql": ("pymysql",),
+        "mysqlconnector": ("mysql",),
+        "asyncmy": ("asyncmy",),
+        "aiomysql": ("aiomysql",),
+    },
+    "mariadb": {None: ("MySQLdb",), "mysqldb": ("MySQLdb",), "pymysql": ("pymysql",), "mariadbconnector": ("mariadb",)},
     "oracle": {None: ("oracledb", "cx_Oracle"), "oracledb": ("oracledb",), "cx_oracle": ("cx_Oracle",)},
     "mssql": {None: ("pyodbc",), "pyodbc": ("pyodbc",), "pymssql": ("pymssql",)},
 }
@@ -45,26 +60,33 @@ def check_tracking_uri(uri: str, source: str) -> None:
     shown = redact(uri)
     match = re.match(r"^([A-Za-z][A-Za-z0-9]*)(?:\+([A-Za-z0-9_]+))?://(.*)$", uri, re.DOTALL)
     if not match:
-        raise ConfigError(f"{source}: tracking_uri must be an SQLAlchemy URL such as sqlite:///path or "
-                          f"postgresql://host/db, got {shown!r}")
+        raise ConfigError(
+            f"{source}: tracking_uri must be an SQLAlchemy URL such as sqlite:///path or "
+            f"postgresql://host/db, got {shown!r}"
+        )
     dialect, driver, rest = match.group(1).lower(), match.group(2), str(match.group(3))  # (.*): always a str
     dialect = _ALIASES.get(dialect, dialect)
     drivers = _DRIVERS.get(dialect)
     if drivers is None:
         if _third_party_dialect(f"{dialect}+{driver}" if driver else dialect):
             return
-        raise ConfigError(f"{source}: tracking_uri {shown!r}: unknown database scheme {match.group(1)!r} "
-                          f"(known: {', '.join(sorted(_DRIVERS))})")
+        raise ConfigError(
+            f"{source}: tracking_uri {shown!r}: unknown database scheme {match.group(1)!r} "
+            f"(known: {', '.join(sorted(_DRIVERS))})"
+        )
     packages = drivers.get(driver.lower() if driver else None)
     if packages is None:
         if _third_party_dialect(f"{dialect}.{driver}"):
             return
-        raise ConfigError(f"{source}: tracking_uri {shown!r}: unknown driver {driver!r} for {dialect} "
-                          f"(known: {', '.join(d for d in drivers if d)})")
+        raise ConfigError(
+            f"{source}: tracking_uri {shown!r}: unknown driver {driver!r} for {dialect} "
+            f"(known: {', '.join(d for d in drivers if d)})"
+        )
     if not any(importlib.util.find_spec(p) is not None for p in packages):
         hint = " or ".join(_INSTALL.get(p, p) for p in packages)
-        raise ConfigError(f"{source}: tracking_uri {shown!r} needs a {dialect} driver that is not installed: "
-                          f"pip install {hint}")
+        raise ConfigError(
+            f"{source}: tracking_uri {shown!r} needs a {dialect} driver that is not installed: pip install {hint}"
+        )
     if dialect == "sqlite":
         _check_sqlite_path(rest, source, shown)
 
@@ -77,7 +99,9 @@ def _check_sqlite_path(rest: str, source: str, shown: str) -> None:
         return
     folder = os.path.dirname(os.path.abspath(os.path.expanduser(path)))
     if not os.path.isdir(folder):
-        raise ConfigError(f"{source}: tracking_uri {shown!r}: the folder {folder} does not exist; create it "
-                          f"or point tracking_uri at an existing folder")
+        raise ConfigError(
+            f"{source}: tracking_uri {shown!r}: the folder {folder} does not exist; create it "
+            f"or point tracking_uri at an existing folder"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"{source}: tracking_uri {shown!r}: the folder {folder} is not writable")

@@ -21,7 +21,7 @@ def process_start(pid: int) -> int | None:
     except OSError:
         return None
     # comm (field 2) may hold spaces and parentheses: split after the last ')'.
-    fields = data[data.rfind(b")") + 2:].split()
+    fields = data[data.rfind(b")") + 2 :].split()
     try:
         return int(fields[19])  # field 22 overall; fields[0] is field 3
     except (IndexError, ValueError):

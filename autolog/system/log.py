@@ -36,8 +36,14 @@ def report_internal_error(where: str, exc: BaseException) -> None:
         first = key not in _seen
         _seen.add(key)
     level = logging.WARNING if first else logging.DEBUG
-    logger.log(level, "autolog: internal error in %s (your program is unaffected): %s: %s",
-               where, type(exc).__name__, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
+    logger.log(
+        level,
+        "autolog: internal error in %s (your program is unaffected): %s: %s",
+        where,
+        type(exc).__name__,
+        exc,
+        exc_info=logger.isEnabledFor(logging.DEBUG),
+    )
 
 
 @contextlib.contextmanager

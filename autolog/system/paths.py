@@ -39,8 +39,9 @@ def check_display_name(label: str, value: object, *, allow_empty: bool = False) 
         raise ValueError(f"{label} must not contain a NUL character, got {value[:80]!r}")
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > MAX_NAME_BYTES:
-        raise ValueError(f"{label} is too long: {size} bytes of UTF-8, the limit is {MAX_NAME_BYTES} "
-                         f"(got {value[:40]!r}...)")
+        raise ValueError(
+            f"{label} is too long: {size} bytes of UTF-8, the limit is {MAX_NAME_BYTES} (got {value[:40]!r}...)"
+        )
     return value
 
 
@@ -56,8 +57,14 @@ def file_segment(text: str) -> str:
 
 def is_plain_segment(text: str) -> bool:
     """True when `text` is one harmless path segment already (no separator, no `..`, no NUL)."""
-    return (isinstance(text, str) and text not in ("", ".", "..") and "/" not in text and "\\" not in text
-            and "\0" not in text and len(text) <= 255)
+    return (
+        isinstance(text, str)
+        and text not in ("", ".", "..")
+        and "/" not in text
+        and "\\" not in text
+        and "\0" not in text
+        and len(text) <= 255
+    )
 
 
 def contained(root: str | os.PathLike[str], *parts: str) -> Path:

@@ -18,9 +18,33 @@ MASK = "***"
 
 # Query parameters whose value is a credential (compared in lower case).
 _SECRET_PARAMS = {
-    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
-    "signature", "sig", "token", "access_token", "auth", "authorization", "password", "passwd", "pwd", "secret",
-    "key", "api_key", "apikey", "client_secret", "sv", "se", "sp", "skoid", "sktid", "ske", "sks", "skv",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+    "signature",
+    "sig",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "key",
+    "api_key",
+    "apikey",
+    "client_secret",
+    "sv",
+    "se",
+    "sp",
+    "skoid",
+    "sktid",
+    "ske",
+    "sks",
+    "skv",
 }
 _URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<rest>.*)$", re.DOTALL)
 # In free text (an error message): scheme://user:password@ -> scheme://user:***@
@@ -58,8 +82,11 @@ def _clean_query(query: str, replace: bool) -> str:
     if not _secret_in_query(query):
         return query  # untouched, byte for byte
     pairs = parse_qsl(query[1:], keep_blank_values=True)
-    kept = [(k, MASK if replace and k.lower() in _SECRET_PARAMS else v) for k, v in pairs
-            if replace or k.lower() not in _SECRET_PARAMS]
+    kept = [
+        (k, MASK if replace and k.lower() in _SECRET_PARAMS else v)
+        for k, v in pairs
+        if replace or k.lower() not in _SECRET_PARAMS
+    ]
     return ("?" + urlencode(kept, safe="*")) if kept else ""
 
 
@@ -115,6 +142,9 @@ def stored_uri(uri: str) -> str:
     from .log import logger
 
     clean = strip_credentials(uri)
-    logger.warning("autolog: removed the credentials from %s before recording it; the storage backend takes "
-                   "them from its usual places (environment variables, ~/.aws, fsspec config)", clean)
+    logger.warning(
+        "autolog: removed the credentials from %s before recording it; the storage backend takes "
+        "them from its usual places (environment variables, ~/.aws, fsspec config)",
+        clean,
+    )
     return clean

@@ -53,8 +53,13 @@ def git_commit(git_dir: Path) -> str | None:
 def git_dirty(cwd: str) -> bool | None:
     """True when the working tree has changes; None when git is unavailable. Runs a subprocess: call off-path."""
     try:
-        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True,
-                             text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return bool(out.stdout.strip()) if out.returncode == 0 else None

@@ -17,7 +17,6 @@ from typing import Any
 from ..errors import StoreUnavailable
 from .log import report_internal_error
 
-
 BACKGROUND_NICENESS = 10
 
 

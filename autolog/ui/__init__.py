@@ -30,9 +30,11 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False)
         allowed = ["127.0.0.1", "localhost", "[::1]", "::1"]
     else:
         allowed = ["*"]
-        print(f"autolog ui: WARNING: listening on {host}, not on this machine only. The page has no login: "
-              f"anyone who can reach port {port} can read every record and download every model and artifact.",
-              file=sys.stderr)
+        print(
+            f"autolog ui: WARNING: listening on {host}, not on this machine only. The page has no login: "
+            f"anyone who can reach port {port} can read every record and download every model and artifact.",
+            file=sys.stderr,
+        )
     app = create_app(settings.tracking_uri, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"

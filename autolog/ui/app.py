@@ -40,7 +40,7 @@ log = logging.getLogger("autolog.ui")
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -84,8 +84,9 @@ def tags(text: str | None) -> list[str]:
 
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.PackageLoader("autolog.ui", "templates"), autoescape=True)
-    env.filters.update(when=when, duration=duration, size=size, tags=tags,
-                       argv=lambda text: " ".join(json.loads(text)) if text else "")
+    env.filters.update(
+        when=when, duration=duration, size=size, tags=tags, argv=lambda text: " ".join(json.loads(text)) if text else ""
+    )
     env.globals.update(PAGE_SIZE=PAGE_SIZE, SORTS=SORTS, STATUSES=STATUSES)
     return Jinja2Templates(env=env)
 
@@ -100,8 +101,9 @@ class Site:
         self.templates = _templates()
 
     def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
-        return self.templates.TemplateResponse(request, name, {"store": self.tracking_uri, **context},
-                                               status_code=status_code)
+        return self.templates.TemplateResponse(
+            request, name, {"store": self.tracking_uri, **context}, status_code=status_code
+        )
 
     def row(self, table: str, request: Request) -> dict[str, Any] | RedirectResponse:
         """The row an `{id}` path parameter names; a prefix redirects to the full id; else a 404."""
@@ -129,8 +131,9 @@ class Site:
 
     def task_status(self, request: Request) -> Response:
         ids = [x for x in request.query_params.getlist("id")[:PAGE_SIZE] if len(x) == 32 and valid_id(x)]
-        return JSONResponse({k: {"status": v["status"], "ended": v["ended"]}
-                             for k, v in self.queries.statuses(ids).items()})
+        return JSONResponse(
+            {k: {"status": v["status"], "ended": v["ended"]} for k, v in self.queries.statuses(ids).items()}
+        )
 
     def task(self, request: Request) -> Response:
         row = self.row("tasks", request)
@@ -145,20 +148,35 @@ class Site:
         outputs, outputs_total = self.queries.outputs(row["id"], OUTPUTS_PAGE, start)
         input_artifacts = self.queries.input_artifacts(row["id"], 500)
         producers = self.queries.tasks_by_id({r["task_id"] for r in [*inputs, *input_artifacts] if r["task_id"]})
-        return self.page(request, "task.html", task=row, tab=tab if tab in ("info", "artifacts", "lineage") else
-                         "info", inputs=inputs, outputs=outputs, outputs_total=outputs_total, outputs_from=start,
-                         outputs_page=OUTPUTS_PAGE, producers=producers, artifacts=self.queries.artifacts(row["id"]),
-                         input_artifacts=input_artifacts)
+        return self.page(
+            request,
+            "task.html",
+            task=row,
+            tab=tab if tab in ("info", "artifacts", "lineage") else "info",
+            inputs=inputs,
+            outputs=outputs,
+            outputs_total=outputs_total,
+            outputs_from=start,
+            outputs_page=OUTPUTS_PAGE,
+            producers=producers,
+            artifacts=self.queries.artifacts(row["id"]),
+            input_artifacts=input_artifacts,
+        )
 
     def model(self, request: Request) -> Response:
         row = self.row("models", request)
         if isinstance(row, Response):
             return row
         producer = self.queries.tasks_by_id({row["task_id"]}).get(row["task_id"]) if row["task_id"] else None
-        return self.page(request, "model.html", model=row, producer=producer,
-                         consumers=self.queries.consumers(row["id"], 500),
-                         consumers_total=self.queries.count_consumers(row["id"]),
-                         members=json.loads(row["members"]) if row["members"] else [])
+        return self.page(
+            request,
+            "model.html",
+            model=row,
+            producer=producer,
+            consumers=self.queries.consumers(row["id"], 500),
+            consumers_total=self.queries.count_consumers(row["id"]),
+            members=json.loads(row["members"]) if row["members"] else [],
+        )
 
     def artifact(self, request: Request) -> Response:
         row = self.row("artifacts", request)
@@ -168,11 +186,17 @@ class Site:
         from ..run.artifact import PREVIEW_KEY
 
         metadata = json.loads(row["metadata"] or "{}")
-        return self.page(request, "artifact.html", artifact=row, task=task, preview=previews.preview(row),
-                         metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
-                         recorded=metadata.get(PREVIEW_KEY) or {},
-                         consumers=self.queries.artifact_consumers(row["id"], 500),
-                         consumers_total=self.queries.count_artifact_consumers(row["id"]))
+        return self.page(
+            request,
+            "artifact.html",
+            artifact=row,
+            task=task,
+            preview=previews.preview(row),
+            metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
+            recorded=metadata.get(PREVIEW_KEY) or {},
+            consumers=self.queries.artifact_consumers(row["id"], 500),
+            consumers_total=self.queries.count_artifact_consumers(row["id"]),
+        )
 
     def thumbnail(self, request: Request) -> Response:
         row = self.row("artifacts", request)
@@ -226,8 +250,12 @@ def _zip_response(folder: str, name: str) -> Response:
             for file_name in sorted(files):
                 full = os.path.join(root, file_name)
                 out.write(full, os.path.relpath(full, folder))
-    return FileResponse(archive, filename=os.path.basename(name.rstrip("/")) + ".zip",
-                        media_type="application/zip", background=BackgroundTask(os.remove, archive))
+    return FileResponse(
+        archive,
+        filename=os.path.basename(name.rstrip("/")) + ".zip",
+        media_type="application/zip",
+        background=BackgroundTask(os.remove, archive),
+    )
 
 
 class Timing:
@@ -263,8 +291,9 @@ def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> 
         else:
             log.error("autolog ui: error on %s", request.url.path, exc_info=exc)
             code, message = 500, "The server hit an error reading the store; see its log."
-        return site.page(request, "error.html", status_code=code, title="Not found" if code == 404 else "Error",
-                         message=message)
+        return site.page(
+            request, "error.html", status_code=code, title="Not found" if code == 404 else "Error", message=message
+        )
 
     routes = [
         Route("/", site.tasks),
@@ -281,7 +310,8 @@ def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> 
     middleware = [Middleware(Timing)]
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: error_page, Exception: error_page})
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: error_page, Exception: error_page}
+    )
     app.state.site = site
     return app

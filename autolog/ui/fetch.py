@@ -31,8 +31,10 @@ def artifact_file(row: dict[str, Any]) -> str:
     artifact = artifact_from_row(row)
     label = f"artifact {artifact.name!r} of task {artifact.task_id}"
     if artifact.hash is None:
-        raise Unavailable(f"{label} has no recorded hash yet (upload {artifact.upload_state}"
-                          f"{': ' + artifact.error if artifact.error else ''})")
+        raise Unavailable(
+            f"{label} has no recorded hash yet (upload {artifact.upload_state}"
+            f"{': ' + artifact.error if artifact.error else ''})"
+        )
     if artifact.uri:
         from ..storage.access import storage_for
 
@@ -46,8 +48,10 @@ def artifact_file(row: dict[str, Any]) -> str:
         def fill(dest: str) -> None:
             shutil.copyfile(staged, dest)
     else:
-        raise Unavailable(f"{label} was not uploaded ({artifact.upload_state}"
-                          f"{': ' + artifact.error if artifact.error else ''}); `autolog sync` retries it")
+        raise Unavailable(
+            f"{label} was not uploaded ({artifact.upload_state}"
+            f"{': ' + artifact.error if artifact.error else ''}); `autolog sync` retries it"
+        )
     try:
         return session.cache.fetch(artifact.hash, artifact.file_name, label, fill)
     except IntegrityError:
@@ -68,5 +72,6 @@ def model_path(row: dict[str, Any]) -> str:
     except IntegrityError:
         raise
     except (OSError, ValueError) as exc:
-        raise Unavailable(f"model {model.id} ({model.name}): cannot read {model.uri or model.local_path}: "
-                          f"{exc}") from None
+        raise Unavailable(
+            f"model {model.id} ({model.name}): cannot read {model.uri or model.local_path}: {exc}"
+        ) from None

@@ -36,44 +36,71 @@ class Graph:
     def task(self, row: dict[str, Any], center: bool = False) -> str:
         key = f"t:{row['id']}"
         if key not in self.nodes:
-            self.nodes[key] = {"id": key, "kind": "task", "label": f"{row['project']}/{row['name']}",
-                               "sub": f"{row['id'][:8]} · {row['status']}", "status": row["status"],
-                               "href": f"/task/{row['id']}", "center": center}
+            self.nodes[key] = {
+                "id": key,
+                "kind": "task",
+                "label": f"{row['project']}/{row['name']}",
+                "sub": f"{row['id'][:8]} · {row['status']}",
+                "status": row["status"],
+                "href": f"/task/{row['id']}",
+                "center": center,
+            }
         return key
 
     def model(self, row: dict[str, Any], center: bool = False) -> str:
         key = f"m:{row['id']}"
         if key not in self.nodes:
-            self.nodes[key] = {"id": key, "kind": "model", "label": row["name"],
-                               "sub": f"{row['id'][:8]} · {row['framework'] or 'model'}",
-                               "href": f"/model/{row['id']}", "center": center}
+            self.nodes[key] = {
+                "id": key,
+                "kind": "model",
+                "label": row["name"],
+                "sub": f"{row['id'][:8]} · {row['framework'] or 'model'}",
+                "href": f"/model/{row['id']}",
+                "center": center,
+            }
         return key
 
     def artifact(self, row: dict[str, Any]) -> str:
         key = f"a:{row['id']}"
         if key not in self.nodes:
-            self.nodes[key] = {"id": key, "kind": "artifact", "label": row["name"],
-                               "sub": f"{row['id'][:8]} · {row['type']}", "href": f"/artifact/{row['id']}",
-                               "center": False}
+            self.nodes[key] = {
+                "id": key,
+                "kind": "artifact",
+                "label": row["name"],
+                "sub": f"{row['id'][:8]} · {row['type']}",
+                "href": f"/artifact/{row['id']}",
+                "center": False,
+            }
         return key
 
     def more(self, key: str, count: int, what: str, href: str) -> str:
         node = f"more:{key}:{what}"
-        self.nodes[node] = {"id": node, "kind": "more", "label": f"+{count} more {what}", "sub": "open the list",
-                            "href": href, "center": False}
+        self.nodes[node] = {
+            "id": node,
+            "kind": "more",
+            "label": f"+{count} more {what}",
+            "sub": "open the list",
+            "href": href,
+            "center": False,
+        }
         return node
 
     def edge(self, source: str, target: str, kind: str) -> None:
         self.edges[(source, target)] = kind
 
     def as_json(self, depth: int) -> dict[str, Any]:
-        return {"nodes": list(self.nodes.values()),
-                "edges": [{"source": s, "target": d, "kind": k} for (s, d), k in self.edges.items()],
-                "truncated": self.truncated, "depth": depth, "max_nodes": MAX_NODES}
+        return {
+            "nodes": list(self.nodes.values()),
+            "edges": [{"source": s, "target": d, "kind": k} for (s, d), k in self.edges.items()],
+            "truncated": self.truncated,
+            "depth": depth,
+            "max_nodes": MAX_NODES,
+        }
 
 
-def lineage(queries: Queries, *, model: dict[str, Any] | None = None, task: dict[str, Any] | None = None,
-            depth: int = 3) -> dict[str, Any]:
+def lineage(
+    queries: Queries, *, model: dict[str, Any] | None = None, task: dict[str, Any] | None = None, depth: int = 3
+) -> dict[str, Any]:
     """The graph around `model` or `task` (one of them), `depth` task generations each way."""
     depth = max(1, min(depth, MAX_DEPTH))
     graph = Graph()
@@ -113,16 +140,27 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
             if len(inputs) == PER_NODE:
                 total = queries.count_inputs(task_row["id"])
                 if total > PER_NODE:
-                    graph.edge(graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
-                               task_key, "loaded")
+                    graph.edge(
+                        graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
+                        task_key,
+                        "loaded",
+                    )
             fetched = queries.input_artifacts(task_row["id"], PER_NODE)
             for artifact_row in fetched:
                 graph.edge(graph.artifact(artifact_row), task_key, "used")
             if len(fetched) == PER_NODE:
                 total = queries.count_input_artifacts(task_row["id"])
                 if total > PER_NODE:
-                    graph.edge(graph.more(task_key, total - PER_NODE, "input artifacts",
-                                          f"/task/{task_row['id']}?tab=artifacts#input-artifacts"), task_key, "used")
+                    graph.edge(
+                        graph.more(
+                            task_key,
+                            total - PER_NODE,
+                            "input artifacts",
+                            f"/task/{task_row['id']}?tab=artifacts#input-artifacts",
+                        ),
+                        task_key,
+                        "used",
+                    )
             if generation == depth:
                 continue  # the last generation shows what it loaded, not who made that
             producers = queries.tasks_by_id({r["task_id"] for r in [*inputs, *fetched] if r["task_id"]})
@@ -147,8 +185,9 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
             return
 
 
-def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tasks: list[dict[str, Any]],
-               depth: int) -> None:
+def _walk_down(
+    queries: Queries, graph: Graph, models: list[dict[str, Any]], tasks: list[dict[str, Any]], depth: int
+) -> None:
     seen_tasks: set[str] = {row["id"] for row in tasks}
     artifacts: list[dict[str, Any]] = []
     for _generation in range(depth):
@@ -161,22 +200,50 @@ def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tas
             for model_row in outputs:
                 graph.edge(task_key, graph.model(model_row), "produced")
             if total > len(outputs):
-                graph.edge(task_key, graph.more(task_key, total - len(outputs), "snapshots",
-                                                f"/task/{task_row['id']}#outputs"), "produced")
+                graph.edge(
+                    task_key,
+                    graph.more(task_key, total - len(outputs), "snapshots", f"/task/{task_row['id']}#outputs"),
+                    "produced",
+                )
             models.extend(outputs)
             used, total = queries.used_artifacts(task_row["id"], PER_NODE)
             for artifact_row in used:
                 graph.edge(task_key, graph.artifact(artifact_row), "produced")
             if total > len(used):
-                graph.edge(task_key, graph.more(task_key, total - len(used), "artifacts",
-                                                f"/task/{task_row['id']}?tab=artifacts#artifacts"), "produced")
+                graph.edge(
+                    task_key,
+                    graph.more(
+                        task_key, total - len(used), "artifacts", f"/task/{task_row['id']}?tab=artifacts#artifacts"
+                    ),
+                    "produced",
+                )
             artifacts.extend(used)
         tasks = []
         # who fetched the artifacts and who loaded the models: the next generation
-        if not (_add_consumers(graph, artifacts, graph.artifact, queries.artifact_consumers,
-                               queries.count_artifact_consumers, "used", "/artifact/{}", seen_tasks, tasks)
-                and _add_consumers(graph, models, graph.model, queries.consumers, queries.count_consumers,
-                                   "loaded", "/model/{}#consumers", seen_tasks, tasks)):
+        if not (
+            _add_consumers(
+                graph,
+                artifacts,
+                graph.artifact,
+                queries.artifact_consumers,
+                queries.count_artifact_consumers,
+                "used",
+                "/artifact/{}",
+                seen_tasks,
+                tasks,
+            )
+            and _add_consumers(
+                graph,
+                models,
+                graph.model,
+                queries.consumers,
+                queries.count_consumers,
+                "loaded",
+                "/model/{}#consumers",
+                seen_tasks,
+                tasks,
+            )
+        ):
             return
         artifacts = []
         models = []
@@ -184,9 +251,17 @@ def _walk_down(queries: Queries, graph: Graph, models: list[dict[str, Any]], tas
             return
 
 
-def _add_consumers(graph: Graph, rows: list[dict[str, Any]], node: Callable[[dict[str, Any]], str],
-                   consumers_of: Callable[[str, int], list[dict[str, Any]]], count_of: Callable[[str], int],
-                   edge: str, more_url: str, seen_tasks: set[str], tasks: list[dict[str, Any]]) -> bool:
+def _add_consumers(
+    graph: Graph,
+    rows: list[dict[str, Any]],
+    node: Callable[[dict[str, Any]], str],
+    consumers_of: Callable[[str, int], list[dict[str, Any]]],
+    count_of: Callable[[str], int],
+    edge: str,
+    more_url: str,
+    seen_tasks: set[str],
+    tasks: list[dict[str, Any]],
+) -> bool:
     """Add the tasks that used each row (an artifact fetched, a model loaded), at most PER_NODE each with a
     "+N more" node for the rest; new tasks join `tasks`. False when the graph is full (and marked truncated)."""
     for row in rows:

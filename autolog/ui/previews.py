@@ -30,8 +30,24 @@ LINES = 60
 HEAD_BYTES = 64 * 1024
 THUMBNAIL = (320, 320)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
-TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".md", ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".py",
-                 ".jsonl", ".xml", ".html", ".sh")
+TEXT_SUFFIXES = (
+    ".txt",
+    ".csv",
+    ".tsv",
+    ".log",
+    ".md",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".py",
+    ".jsonl",
+    ".xml",
+    ".html",
+    ".sh",
+)
 
 
 def preview(row: dict[str, Any]) -> dict[str, Any]:
@@ -87,14 +103,17 @@ def _json(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         text = json.dumps(json.load(fh), indent=2, ensure_ascii=False)
     lines = text.splitlines()
-    return {"kind": "text", "text": "\n".join(lines[:LINES * 4]), "truncated": len(lines) > LINES * 4}
+    return {"kind": "text", "text": "\n".join(lines[: LINES * 4]), "truncated": len(lines) > LINES * 4}
 
 
 def _members(path: str) -> dict[str, Any]:
     with zipfile.ZipFile(path) as archive:
         infos = [info for info in archive.infolist() if not info.is_dir()]
-    return {"kind": "members", "members": [(info.filename, info.file_size) for info in infos[:500]],
-            "total": len(infos)}
+    return {
+        "kind": "members",
+        "members": [(info.filename, info.file_size) for info in infos[:500]],
+        "total": len(infos),
+    }
 
 
 def _text(path: str, name: str) -> dict[str, Any]:

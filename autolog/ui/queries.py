@@ -58,14 +58,27 @@ class TaskFilter:
         except ValueError:
             page = 1
         status = params.get("status", "")
-        return cls(q=params.get("q", "").strip()[:200], project=params.get("project", "")[:255],
-                   status=status if status in STATUSES else "", tag=params.get("tag", "")[:255],
-                   sort=sort if sort in SORTS else "started", desc=params.get("dir", "desc") != "asc", page=page)
+        return cls(
+            q=params.get("q", "").strip()[:200],
+            project=params.get("project", "")[:255],
+            status=status if status in STATUSES else "",
+            tag=params.get("tag", "")[:255],
+            sort=sort if sort in SORTS else "started",
+            desc=params.get("dir", "desc") != "asc",
+            page=page,
+        )
 
     def params(self, **changes: Any) -> dict[str, Any]:
         """Query-string values of this filter with some changed (for links), empty ones left out."""
-        values = {"q": self.q, "project": self.project, "status": self.status, "tag": self.tag,
-                  "sort": self.sort, "dir": "desc" if self.desc else "asc", "page": self.page}
+        values = {
+            "q": self.q,
+            "project": self.project,
+            "status": self.status,
+            "tag": self.tag,
+            "sort": self.sort,
+            "dir": "desc" if self.desc else "asc",
+            "page": self.page,
+        }
         values.update(changes)
         return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
 
@@ -139,9 +152,13 @@ class Queries:
             order: Any = sa.func.coalesce(t.c.ended, time.time()) - t.c.started
         else:
             order = t.c[f.sort]
-        query = (sa.select(t).where(*where).order_by(order.desc() if f.desc else order.asc(),
-                                                     t.c.id.desc() if f.desc else t.c.id.asc())
-                 .limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE))
+        query = (
+            sa.select(t)
+            .where(*where)
+            .order_by(order.desc() if f.desc else order.asc(), t.c.id.desc() if f.desc else t.c.id.asc())
+            .limit(PAGE_SIZE)
+            .offset((f.page - 1) * PAGE_SIZE)
+        )
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
@@ -155,8 +172,8 @@ class Queries:
         queries = {
             "outputs": sa.select(m.c.task_id, sa.func.count()).where(m.c.task_id.in_(task_ids)).group_by(m.c.task_id),
             "inputs": sa.select(i.c.task_id, sa.func.count()).where(i.c.task_id.in_(task_ids)).group_by(i.c.task_id),
-            "artifacts": sa.select(a.c.task_id, sa.func.count()).where(a.c.task_id.in_(task_ids),
-                                                                      a.c.replaced == sa.false())
+            "artifacts": sa.select(a.c.task_id, sa.func.count())
+            .where(a.c.task_id.in_(task_ids), a.c.replaced == sa.false())
             .group_by(a.c.task_id),
         }
         with self.engine.connect() as conn:
@@ -175,8 +192,9 @@ class Queries:
     # -- one task -----------------------------------------------------------------------------------------
     def outputs(self, task_id: str, limit: int = 500, offset: int = 0) -> tuple[list[Row], int]:
         """The task's snapshots in call order (`limit` of them from `offset`), and how many there are."""
-        rows = self._all(sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq, m.c.created)
-                         .limit(limit).offset(offset))
+        rows = self._all(
+            sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq, m.c.created).limit(limit).offset(offset)
+        )
         if offset == 0 and len(rows) < limit:
             return rows, len(rows)
         with self.engine.connect() as conn:
@@ -197,8 +215,7 @@ class Queries:
         return {r["id"]: r for r in self._all(sa.select(t).where(t.c.id.in_(sorted(ids))))}
 
     def consumers(self, model_id: str, limit: int | None = None) -> list[Row]:
-        query = (sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id)
-                 .order_by(i.c.created))
+        query = sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id).order_by(i.c.created)
         return self._all(query.limit(limit) if limit else query)
 
     def count_consumers(self, model_id: str) -> int:
@@ -210,18 +227,21 @@ class Queries:
             return conn.execute(sa.select(sa.func.count()).select_from(i).where(i.c.task_id == task_id)).scalar_one()
 
     def inputs_limited(self, task_id: str, limit: int) -> list[Row]:
-        return self._all(sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id)
-                         .order_by(i.c.seq).limit(limit))
+        return self._all(
+            sa.select(m).join(i, i.c.model_id == m.c.id).where(i.c.task_id == task_id).order_by(i.c.seq).limit(limit)
+        )
 
     def latest_outputs(self, task_id: str, limit: int) -> tuple[list[Row], int]:
         """The task's last `limit` snapshots (call order) and how many it has, for the lineage graph."""
-        rows = self._all(sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq.desc(), m.c.created.desc())
-                         .limit(limit))
+        rows = self._all(
+            sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq.desc(), m.c.created.desc()).limit(limit)
+        )
         total = len(rows)
         if total == limit:
             with self.engine.connect() as conn:
-                total = conn.execute(sa.select(sa.func.count()).select_from(m)
-                                     .where(m.c.task_id == task_id)).scalar_one()
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(m).where(m.c.task_id == task_id)
+                ).scalar_one()
         return rows[::-1], total
 
     # -- artifact inputs (data lineage) -------------------------------------------------------------------
@@ -235,14 +255,16 @@ class Queries:
             return conn.execute(sa.select(sa.func.count()).select_from(ai).where(ai.c.task_id == task_id)).scalar_one()
 
     def artifact_consumers(self, artifact_id: str, limit: int | None = None) -> list[Row]:
-        query = (sa.select(t).join(ai, ai.c.task_id == t.c.id).where(ai.c.artifact_id == artifact_id)
-                 .order_by(ai.c.created))
+        query = (
+            sa.select(t).join(ai, ai.c.task_id == t.c.id).where(ai.c.artifact_id == artifact_id).order_by(ai.c.created)
+        )
         return self._all(query.limit(limit) if limit else query)
 
     def count_artifact_consumers(self, artifact_id: str) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(ai)
-                                .where(ai.c.artifact_id == artifact_id)).scalar_one()
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(ai).where(ai.c.artifact_id == artifact_id)
+            ).scalar_one()
 
     def used_artifacts(self, task_id: str, limit: int) -> tuple[list[Row], int]:
         """The task's artifacts that some other task fetched (upload order, first `limit`), and how many."""
@@ -251,6 +273,7 @@ class Queries:
         total = len(rows)
         if total == limit:
             with self.engine.connect() as conn:
-                total = conn.execute(sa.select(sa.func.count()).select_from(a)
-                                     .where(a.c.task_id == task_id, used)).scalar_one()
+                total = conn.execute(
+                    sa.select(sa.func.count()).select_from(a).where(a.c.task_id == task_id, used)
+                ).scalar_one()
         return rows, total

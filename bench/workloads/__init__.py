@@ -1,6 +1,15 @@
 """Workloads, each run in its own process: `python -m bench.workloads NAME --workdir DIR --out FILE`."""
 
 # workload name -> module in this package
-MODULES = {"startup": "startup", "save": "save", "load": "load", "joblib": "forest", "hashing": "hashing",
-           "upload": "upload", "storage": "storage", "incumbents": "incumbents", "stacks": "stacks"}
+MODULES = {
+    "startup": "startup",
+    "save": "save",
+    "load": "load",
+    "joblib": "forest",
+    "hashing": "hashing",
+    "upload": "upload",
+    "storage": "storage",
+    "incumbents": "incumbents",
+    "stacks": "stacks",
+}
 NAMES = tuple(MODULES)

@@ -49,14 +49,25 @@ def main(argv: list[str]) -> None:
         switch.clear_uploads()
         settle()
 
-    res = alternate([("bare", lambda: round_(False)), ("autolog", lambda: round_(True))],
-                    reps=4 if ctx.quick else 8, warmup=1, between=cleanup)
+    res = alternate(
+        [("bare", lambda: round_(False)), ("autolog", lambda: round_(True))],
+        reps=4 if ctx.quick else 8,
+        warmup=1,
+        between=cleanup,
+    )
     case = f"RandomForest ({len(forest.estimators_)} trees, {size / 1e6:.0f} MB)"
     b, a = res["bare"], res["autolog"]
-    rows = [row("joblib", case, "dump per-call latency", "s", ("bare", b["dump"]), ("autolog", a["dump"])),
-            row("joblib", case, "dump until durable", "s", ("bare", b["dump"]),
-                ("autolog + flush", a["dump_recorded"])),
-            row("joblib", case, "load per-call latency (known file)", "s", ("bare", b["load"]), ("autolog", a["load"])),
-            row("joblib", case, "load until lineage recorded", "s", ("bare", b["load"]),
-                ("autolog + flush", a["load_recorded"]))]
+    rows = [
+        row("joblib", case, "dump per-call latency", "s", ("bare", b["dump"]), ("autolog", a["dump"])),
+        row("joblib", case, "dump until durable", "s", ("bare", b["dump"]), ("autolog + flush", a["dump_recorded"])),
+        row("joblib", case, "load per-call latency (known file)", "s", ("bare", b["load"]), ("autolog", a["load"])),
+        row(
+            "joblib",
+            case,
+            "load until lineage recorded",
+            "s",
+            ("bare", b["load"]),
+            ("autolog + flush", a["load_recorded"]),
+        ),
+    ]
     write_rows(out, rows)

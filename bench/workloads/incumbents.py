@@ -34,7 +34,7 @@ INIT_CODE = {
     "bare": "pass",
     "autolog": "import autolog; autolog.init('bench', 'incumbents', output_uri={store!r})",
     "clearml": "from clearml import Task; Task.set_offline(True); "
-               "Task.init(project_name='bench', task_name='incumbents', output_uri={store!r})",
+    "Task.init(project_name='bench', task_name='incumbents', output_uri={store!r})",
     "mlflow": "import mlflow; mlflow.set_tracking_uri({sqlite!r}); mlflow.start_run()",
 }
 
@@ -84,7 +84,7 @@ def child(tool: str, work: Path, reps: int) -> dict:
             handle.flush(wait_for_uploads=True)
 
     for r in range(1 + reps):
-        for copy in ((False, True) if tool == "bare" else (False,)):
+        for copy in (False, True) if tool == "bare" else (False,):
             copies.mkdir(exist_ok=True)
             latencies = []
             start = clock()
@@ -123,8 +123,13 @@ def child(tool: str, work: Path, reps: int) -> dict:
 def installed(python: str, module: str) -> bool:
     if python == sys.executable:
         return importlib.util.find_spec(module) is not None
-    return subprocess.run([python, "-c", f"import importlib.util as u, sys; sys.exit(u.find_spec({module!r}) is None)"],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            [python, "-c", f"import importlib.util as u, sys; sys.exit(u.find_spec({module!r}) is None)"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -146,9 +151,14 @@ def main(argv: list[str]) -> None:
     root = Path(__file__).resolve().parents[2]
 
     def run_child(tool: str, reps: int) -> dict:
-        proc = subprocess.run([python, "-m", "bench.workloads", "incumbents", "child", tool, str(work), str(reps)],
-                              cwd=work, env={**env, "PYTHONPATH": str(root)}, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [python, "-m", "bench.workloads", "incumbents", "child", tool, str(work), str(reps)],
+            cwd=work,
+            env={**env, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         found = re.search(r"^BENCH (.*)$", proc.stdout, re.M)
         if proc.returncode != 0 or not found:
             raise RuntimeError(f"{tool} child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -178,18 +188,50 @@ def main(argv: list[str]) -> None:
     bare = merged["bare"]
     rows = []
     for tool in tools:
-        rows.append(row("incumbents", f"import + init + exit: {names[tool]}", "process wall time", "s",
-                        ("python -c pass", started["bare"]["wall"]), (names[tool], started[tool]["wall"])))
+        rows.append(
+            row(
+                "incumbents",
+                f"import + init + exit: {names[tool]}",
+                "process wall time",
+                "s",
+                ("python -c pass", started["bare"]["wall"]),
+                (names[tool], started[tool]["wall"]),
+            )
+        )
     for tool in tools:
-        rows.append(row("incumbents", f"100 MB × {EPOCHS}, new path: {names[tool]}", "per-call latency", "s",
-                        ("bare torch.save", bare["latency"]), (names[tool], merged[tool]["latency"]),
-                        note="MLflow: torch.save + log_artifact"))
+        rows.append(
+            row(
+                "incumbents",
+                f"100 MB × {EPOCHS}, new path: {names[tool]}",
+                "per-call latency",
+                "s",
+                ("bare torch.save", bare["latency"]),
+                (names[tool], merged[tool]["latency"]),
+                note="MLflow: torch.save + log_artifact",
+            )
+        )
     for tool in tools:
-        rows.append(row("incumbents", f"100 MB × {EPOCHS}, new path: {names[tool]}", "loop until flushed", "s",
-                        ("bare + copyfile", bare["copy_total"]), (names[tool], merged[tool]["total"]),
-                        note="ClearML offline copies nothing" if tool == "clearml" else ""))
+        rows.append(
+            row(
+                "incumbents",
+                f"100 MB × {EPOCHS}, new path: {names[tool]}",
+                "loop until flushed",
+                "s",
+                ("bare + copyfile", bare["copy_total"]),
+                (names[tool], merged[tool]["total"]),
+                note="ClearML offline copies nothing" if tool == "clearml" else "",
+            )
+        )
     for tool in tools:
-        rows.append(row("incumbents", f"torch.load 100 MB, known file: {names[tool]}", "per-call latency", "s",
-                        ("bare torch.load", bare["load"]), (names[tool], merged[tool]["load"]),
-                        note="MLflow records no loads" if tool == "mlflow" else ""))
+        rows.append(
+            row(
+                "incumbents",
+                f"torch.load 100 MB, known file: {names[tool]}",
+                "per-call latency",
+                "s",
+                ("bare torch.load", bare["load"]),
+                (names[tool], merged[tool]["load"]),
+                note="MLflow records no loads" if tool == "mlflow" else "",
+            )
+        )
     write_rows(out, rows, skipped)

@@ -54,9 +54,11 @@ def main(argv: list[str]) -> None:
         return path
 
     rows = []
-    for case, label, target in (("known", "known snapshot (fast path)", 1.05),
-                                ("unknown", "unknown file (cold: hash + import)", None),
-                                ("copy", "copy of a known snapshot (hash + link)", None)):
+    for case, label, target in (
+        ("known", "known snapshot (fast path)", 1.05),
+        ("unknown", "unknown file (cold: hash + import)", None),
+        ("copy", "copy of a known snapshot (hash + link)", None),
+    ):
         log(f"load: {label}")
 
         def bare() -> dict:
@@ -84,12 +86,38 @@ def main(argv: list[str]) -> None:
 
         res = alternate([("bare", bare), ("autolog", on)], reps=reps, warmup=1, between=cleanup)
         case_text = f"100 MB, {label}"
-        rows.append(row("torch.load", case_text, "per-call latency", "s", ("bare", res["bare"]["latency"]),
-                        ("autolog", res["autolog"]["latency"]), target=target))
-        rows.append(single("torch.load", case_text, "autolog code on the caller's thread, per call", "s", "autolog",
-                           res["autolog"]["inline"], note="a stat and the queueing: no hashing"))
-        rows.append(row("torch.load", case_text, "until lineage recorded", "s", ("bare", res["bare"]["latency"]),
-                        ("autolog + flush", res["autolog"]["recorded"])))
+        rows.append(
+            row(
+                "torch.load",
+                case_text,
+                "per-call latency",
+                "s",
+                ("bare", res["bare"]["latency"]),
+                ("autolog", res["autolog"]["latency"]),
+                target=target,
+            )
+        )
+        rows.append(
+            single(
+                "torch.load",
+                case_text,
+                "autolog code on the caller's thread, per call",
+                "s",
+                "autolog",
+                res["autolog"]["inline"],
+                note="a stat and the queueing: no hashing",
+            )
+        )
+        rows.append(
+            row(
+                "torch.load",
+                case_text,
+                "until lineage recorded",
+                "s",
+                ("bare", res["bare"]["latency"]),
+                ("autolog + flush", res["autolog"]["recorded"]),
+            )
+        )
     inputs = switch.task.models["input"]
     if not inputs or inputs[0].task_id is None:
         raise RuntimeError(f"the known snapshot was not linked to its producer: {inputs}")

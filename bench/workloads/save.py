@@ -41,8 +41,9 @@ def _label(nbytes: int) -> str:
     return f"{nbytes // 1000_000_000} GB" if nbytes >= 1_000_000_000 else f"{nbytes // MB} MB"
 
 
-def checkpoint_loop(switch: Switch, work: Path, nbytes: int, epochs: int, same_path: bool, reps: int,
-                    warmup: int, with_spaced: bool) -> list[dict]:
+def checkpoint_loop(
+    switch: Switch, work: Path, nbytes: int, epochs: int, same_path: bool, reps: int, warmup: int, with_spaced: bool
+) -> list[dict]:
     import torch
 
     inline = InlineTimer()
@@ -108,18 +109,51 @@ def checkpoint_loop(switch: Switch, work: Path, nbytes: int, epochs: int, same_p
     case = f"{_label(nbytes)} × {epochs}, {'same path' if same_path else 'new path per epoch'}"
     at_100 = nbytes == 100 * MB
     rows = [
-        row("torch.save", case, "per-call latency, back to back", "s", ("bare", res["bare"]["latency"]),
-            ("autolog", res["autolog"]["latency"]), target=1.05 if at_100 else None),
-        row("torch.save", case, "loop until durable", "s", ("bare + copyfile", res["copy"]["total"]),
-            ("autolog + flush", res["autolog"]["total"]), target=1.3 if at_100 else None),
+        row(
+            "torch.save",
+            case,
+            "per-call latency, back to back",
+            "s",
+            ("bare", res["bare"]["latency"]),
+            ("autolog", res["autolog"]["latency"]),
+            target=1.05 if at_100 else None,
+        ),
+        row(
+            "torch.save",
+            case,
+            "loop until durable",
+            "s",
+            ("bare + copyfile", res["copy"]["total"]),
+            ("autolog + flush", res["autolog"]["total"]),
+            target=1.3 if at_100 else None,
+        ),
     ]
-    rows.insert(1, single("torch.save", case, "autolog code on the caller's thread, per call", "s", "autolog",
-                          res["autolog"]["inline"], note="stat, hard link into staging, queueing: no hashing"))
+    rows.insert(
+        1,
+        single(
+            "torch.save",
+            case,
+            "autolog code on the caller's thread, per call",
+            "s",
+            "autolog",
+            res["autolog"]["inline"],
+            note="stat, hard link into staging, queueing: no hashing",
+        ),
+    )
     if with_spaced:
-        rows.insert(1, row("torch.save", case, "per-call latency, previous snapshot done", "s",
-                           ("bare", res["bare"]["latency"]), ("autolog", res["spaced"]["latency"]),
-                           target=1.05 if at_100 else None,
-                           note="inline cost only: the background work of the previous save has finished"))
+        rows.insert(
+            1,
+            row(
+                "torch.save",
+                case,
+                "per-call latency, previous snapshot done",
+                "s",
+                ("bare", res["bare"]["latency"]),
+                ("autolog", res["spaced"]["latency"]),
+                target=1.05 if at_100 else None,
+                note="inline cost only: the background work of the previous save has finished",
+            ),
+        )
     return rows
 
 
@@ -162,11 +196,20 @@ def training_loop(switch: Switch, work: Path, nbytes: int, epochs: int, reps: in
         switch.clear_uploads()
         settle()
 
-    res = alternate([("bare", lambda: loop(False)), ("autolog", lambda: loop(True))], reps=reps, warmup=warmup,
-                    between=cleanup)
+    res = alternate(
+        [("bare", lambda: loop(False)), ("autolog", lambda: loop(True))], reps=reps, warmup=warmup, between=cleanup
+    )
     case = f"training loop: {epochs} epochs × (compute + {_label(nbytes)} save)"
-    return [row("torch.save", case, "loop wall time (autolog: + flush)", "s", ("bare", res["bare"]["total"]),
-                ("autolog", res["autolog"]["total"]))]
+    return [
+        row(
+            "torch.save",
+            case,
+            "loop wall time (autolog: + flush)",
+            "s",
+            ("bare", res["bare"]["total"]),
+            ("autolog", res["autolog"]["total"]),
+        )
+    ]
 
 
 def main(argv: list[str]) -> None:
@@ -188,12 +231,14 @@ def main(argv: list[str]) -> None:
         for same_path in patterns:
             log(f"save {_label(nbytes)}, {'same path' if same_path else 'new path'}: {warmup}+{reps} rounds")
             t = clock()
-            rows += checkpoint_loop(switch, work, nbytes, epochs, same_path, reps, warmup,
-                                    with_spaced=nbytes < 1000 * MB)
+            rows += checkpoint_loop(
+                switch, work, nbytes, epochs, same_path, reps, warmup, with_spaced=nbytes < 1000 * MB
+            )
             log(f"  ({clock() - t:.0f} s)")
     log("training loop")
     t = clock()
-    rows += training_loop(switch, work, 100 * MB, 3 if ctx.quick else 5, reps=2 if ctx.quick else 3,
-                          warmup=0 if ctx.quick else 1)
+    rows += training_loop(
+        switch, work, 100 * MB, 3 if ctx.quick else 5, reps=2 if ctx.quick else 3, warmup=0 if ctx.quick else 1
+    )
     log(f"  ({clock() - t:.0f} s)")
     write_rows(out, rows, [] if ctx.big else ["torch.save 1 GB: skipped (--quick, or memory/disk short)"])

@@ -24,7 +24,7 @@ from ..harness import alternate, clock, log, row, settle, single
 from .common import InlineTimer, Switch, parse, write_rows
 
 MB = 1_000_000
-TIMED = ("{imports}\nimport time; _t = time.perf_counter()\n{body}\nprint('BENCH', time.perf_counter() - _t)")
+TIMED = "{imports}\nimport time; _t = time.perf_counter()\n{body}\nprint('BENCH', time.perf_counter() - _t)"
 INIT = "import autolog; autolog.init('bench', 'stacks')"
 ALIAS_PASS = """
 import autolog
@@ -51,8 +51,13 @@ def startup_rows(ctx, work, skipped: list[str]) -> list[dict]:
     env.update(AUTOLOG_HOME=str(work / "home"), TF_CPP_MIN_LOG_LEVEL="2")
 
     def child(body: str) -> dict:
-        proc = subprocess.run([sys.executable, "-c", TIMED.format(imports=imports, body=body)], cwd=work, env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", TIMED.format(imports=imports, body=body)],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0 or "BENCH" not in proc.stdout:
             raise RuntimeError(f"child failed ({proc.returncode}): {body}\n{proc.stderr[-2000:]}")
         return {"inside": float(re.search(r"BENCH (\S+)", proc.stdout).group(1))}
@@ -60,16 +65,32 @@ def startup_rows(ctx, work, skipped: list[str]) -> list[dict]:
     child(INIT)  # creates the home once
     reps = 2 if ctx.quick else 4
     log(f"stacks: start-up with {', '.join(frameworks)} imported, {reps} fresh interpreters each")
-    res = alternate([("init", lambda: child(INIT)),
-                     ("alias", lambda: child(ALIAS_PASS.strip() + "\n_t = time.perf_counter()\n"
-                                             "aliases.rebind(fresh)"))], reps=reps, warmup=0)
+    res = alternate(
+        [
+            ("init", lambda: child(INIT)),
+            ("alias", lambda: child(ALIAS_PASS.strip() + "\n_t = time.perf_counter()\naliases.rebind(fresh)")),
+        ],
+        reps=reps,
+        warmup=0,
+    )
     label = " + ".join(frameworks)
     return [
-        single("stacks", f"{label} imported, then `import autolog; autolog.init()`",
-               "time of those two lines (every framework patched, one alias pass)", "s", "import autolog + init",
-               res["init"]["inside"]),
-        single("stacks", f"alias pass over sys.modules ({label} imported)", "one walk (once per init; after a "
-               "later framework import, only the modules it imported)", "s", "aliases.rebind", res["alias"]["inside"]),
+        single(
+            "stacks",
+            f"{label} imported, then `import autolog; autolog.init()`",
+            "time of those two lines (every framework patched, one alias pass)",
+            "s",
+            "import autolog + init",
+            res["init"]["inside"],
+        ),
+        single(
+            "stacks",
+            f"alias pass over sys.modules ({label} imported)",
+            "one walk (once per init; after a later framework import, only the modules it imported)",
+            "s",
+            "aliases.rebind",
+            res["alias"]["inside"],
+        ),
     ]
 
 
@@ -95,8 +116,15 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
 
     switch = Switch(ctx, "stacks", str(work / "remote"))
     timer = InlineTimer()  # autolog's own work on the caller's thread (resolve, protect, stage, queue)
-    trainer = L.Trainer(max_epochs=0, logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=False, accelerator="cpu", devices=1)
+    trainer = L.Trainer(
+        max_epochs=0,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        devices=1,
+    )
     trainer.fit(Big(), torch.utils.data.DataLoader([torch.zeros(1)]))
     folder = work / "ckpts"
     folder.mkdir()
@@ -130,21 +158,46 @@ def lightning_rows(ctx, work, skipped: list[str]) -> list[dict]:
                 f.unlink()
             settle()
             return {"save": latencies, "inline": inline}
+
         return run
 
     log(f"stacks: Lightning 100 MB checkpoint, {saves} saves per round")
-    res = alternate([("off", round_(False)), ("on", round_(True)), ("settled", round_(True, settled=True))],
-                    reps=3 if ctx.quick else 6, warmup=1)
+    res = alternate(
+        [("off", round_(False)), ("on", round_(True)), ("settled", round_(True, settled=True))],
+        reps=3 if ctx.quick else 6,
+        warmup=1,
+    )
     size = max(sizes) / MB
     case = f"Lightning Trainer.save_checkpoint, {size:.0f} MB"
-    return [row("stacks", case, "per-save latency, back to back (target ≤ 1.05×)", "s",
-                ("Lightning alone", res["off"]["save"]), ("Lightning + autolog", res["on"]["save"]), target=1.05,
-                note="the previous snapshot's hashing and 100 MB copy compete with the next save"),
-            row("stacks", case, "per-save latency, previous snapshot done (target ≤ 1.05×)", "s",
-                ("Lightning alone", res["off"]["save"]), ("Lightning + autolog", res["settled"]["save"]),
-                target=1.05),
-            single("stacks", case, "autolog code on the caller's thread, per save", "s", "autolog",
-                   res["on"]["inline"] + res["settled"]["inline"])]
+    return [
+        row(
+            "stacks",
+            case,
+            "per-save latency, back to back (target ≤ 1.05×)",
+            "s",
+            ("Lightning alone", res["off"]["save"]),
+            ("Lightning + autolog", res["on"]["save"]),
+            target=1.05,
+            note="the previous snapshot's hashing and 100 MB copy compete with the next save",
+        ),
+        row(
+            "stacks",
+            case,
+            "per-save latency, previous snapshot done (target ≤ 1.05×)",
+            "s",
+            ("Lightning alone", res["off"]["save"]),
+            ("Lightning + autolog", res["settled"]["save"]),
+            target=1.05,
+        ),
+        single(
+            "stacks",
+            case,
+            "autolog code on the caller's thread, per save",
+            "s",
+            "autolog",
+            res["on"]["inline"] + res["settled"]["inline"],
+        ),
+    ]
 
 
 def main(argv: list[str]) -> None:

@@ -37,8 +37,9 @@ def main(argv: list[str]) -> None:
         if fresh_home:
             run_env["AUTOLOG_HOME"] = str(work / f"home-{next(homes)}")
         t = clock()
-        proc = subprocess.run([sys.executable, "-c", TIMED.format(body=body)], cwd=work, env=run_env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", TIMED.format(body=body)], cwd=work, env=run_env, capture_output=True, text=True
+        )
         wall = clock() - t
         if proc.returncode != 0 or "BENCH" not in proc.stdout:
             raise RuntimeError(f"child failed ({proc.returncode}): {body}\n{proc.stderr[-2000:]}")
@@ -47,34 +48,66 @@ def main(argv: list[str]) -> None:
 
     init = INIT.format(out=store)
     child(init)  # creates the home and its database once
-    modes = [("bare", lambda: child("pass")),
-             ("import", lambda: child("import autolog")),
-             ("init", lambda: child(init)),
-             ("init_new_home", lambda: child(init, fresh_home=True))]
+    modes = [
+        ("bare", lambda: child("pass")),
+        ("import", lambda: child("import autolog")),
+        ("init", lambda: child(init)),
+        ("init_new_home", lambda: child(init, fresh_home=True)),
+    ]
     reps = 5 if ctx.quick else 10
     log(f"startup: {len(modes)} variants × {reps} fresh interpreters")
     res = alternate(modes, reps=reps, warmup=1)
     bare = ("python -c pass", res["bare"]["wall"])
     rows = [
         row("startup", "import autolog", "process wall time", "s", bare, ("import autolog", res["import"]["wall"])),
-        single("startup", "import autolog; autolog.init(...)", "until init returns (target ≤ 0.25 s)", "s",
-               "the two lines, timed inside the child", res["init"]["inside"], target=0.25),
-        row("startup", "import autolog; autolog.init(...)", "process wall time (target: +0.25 s)", "s", bare,
-            ("import + init", res["init"]["wall"])),
-        row("startup", "import autolog; autolog.init(...), new home", "process wall time", "s", bare,
-            ("import + init, new home", res["init_new_home"]["wall"])),
+        single(
+            "startup",
+            "import autolog; autolog.init(...)",
+            "until init returns (target ≤ 0.25 s)",
+            "s",
+            "the two lines, timed inside the child",
+            res["init"]["inside"],
+            target=0.25,
+        ),
+        row(
+            "startup",
+            "import autolog; autolog.init(...)",
+            "process wall time (target: +0.25 s)",
+            "s",
+            bare,
+            ("import + init", res["init"]["wall"]),
+        ),
+        row(
+            "startup",
+            "import autolog; autolog.init(...), new home",
+            "process wall time",
+            "s",
+            bare,
+            ("import + init, new home", res["init_new_home"]["wall"]),
+        ),
     ]
     rows[2]["target_added"] = 0.25
     rows[2]["met"] = rows[2]["added"] <= 0.25
     if not ctx.quick:
         log("startup: with torch imported first")
-        torch_res = alternate([("torch", lambda: child("import torch")),
-                               ("torch_init", lambda: child(f"import torch\n{init}"))], reps=3, warmup=1)
-        rows.append(row("startup", "import torch; autolog.init(...) (torch hook patched)", "process wall time", "s",
-                        ("import torch", torch_res["torch"]["wall"]),
-                        ("import torch + autolog init", torch_res["torch_init"]["wall"])))
-    profile = subprocess.run([sys.executable, "-X", "importtime", "-c", init], cwd=work, env=env,
-                             capture_output=True, text=True).stderr
+        torch_res = alternate(
+            [("torch", lambda: child("import torch")), ("torch_init", lambda: child(f"import torch\n{init}"))],
+            reps=3,
+            warmup=1,
+        )
+        rows.append(
+            row(
+                "startup",
+                "import torch; autolog.init(...) (torch hook patched)",
+                "process wall time",
+                "s",
+                ("import torch", torch_res["torch"]["wall"]),
+                ("import torch + autolog init", torch_res["torch_init"]["wall"]),
+            )
+        )
+    profile = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", init], cwd=work, env=env, capture_output=True, text=True
+    ).stderr
     write_rows(out, rows)
     data = json.loads(out.read_text())
     data["importtime_top"] = _top_imports(profile)

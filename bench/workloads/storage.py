@@ -27,8 +27,12 @@ MB = 1_000_000
 
 def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def other_fs(ctx, quick: bool) -> tuple[list[dict], list[str]]:
@@ -63,13 +67,26 @@ def other_fs(ctx, quick: bool) -> tuple[list[dict], list[str]]:
             switch.clear_uploads()
             settle()
 
-        res = alternate([("bare", lambda: loop(False)), ("autolog", lambda: loop(True))], reps=2 if quick else 4,
-                        warmup=1, between=cleanup)
+        res = alternate(
+            [("bare", lambda: loop(False)), ("autolog", lambda: loop(True))],
+            reps=2 if quick else 4,
+            warmup=1,
+            between=cleanup,
+        )
         switch.task.close()
         case = f"100 MB × {epochs}, same path; home on tmpfs, checkpoint on disk"
-        return [row("storage", case, "per-call latency", "s", ("bare", res["bare"]["latency"]),
-                    ("autolog", res["autolog"]["latency"]), target=1.05,
-                    note="staging on the checkpoint's file system: a hard link, no copy")], []
+        return [
+            row(
+                "storage",
+                case,
+                "per-call latency",
+                "s",
+                ("bare", res["bare"]["latency"]),
+                ("autolog", res["autolog"]["latency"]),
+                target=1.05,
+                note="staging on the checkpoint's file system: a hard link, no copy",
+            )
+        ], []
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
@@ -105,14 +122,33 @@ def local_output(switch: Switch, work: Path, quick: bool) -> list[dict]:
         switch.clear_uploads()
         settle()
 
-    res = alternate([("bare", lambda: bare(False)), ("copy", lambda: bare(True)), ("autolog", on)],
-                    reps=2 if quick else 4, warmup=1, between=cleanup)
+    res = alternate(
+        [("bare", lambda: bare(False)), ("copy", lambda: bare(True)), ("autolog", on)],
+        reps=2 if quick else 4,
+        warmup=1,
+        between=cleanup,
+    )
     case = f"100 MB × {epochs}, same path; output_uri a local folder on the same file system"
-    return [row("storage", case, "loop until durable vs bare saves", "s", ("bare saves", res["bare"]["total"]),
-                ("autolog + flush", res["autolog"]["total"]), target=1.05,
-                note="snapshots no longer shared with the user's file are hard-linked, the last one copied"),
-            row("storage", case, "loop until durable vs saves + copyfile", "s",
-                ("bare + copyfile", res["copy"]["total"]), ("autolog + flush", res["autolog"]["total"]))]
+    return [
+        row(
+            "storage",
+            case,
+            "loop until durable vs bare saves",
+            "s",
+            ("bare saves", res["bare"]["total"]),
+            ("autolog + flush", res["autolog"]["total"]),
+            target=1.05,
+            note="snapshots no longer shared with the user's file are hard-linked, the last one copied",
+        ),
+        row(
+            "storage",
+            case,
+            "loop until durable vs saves + copyfile",
+            "s",
+            ("bare + copyfile", res["copy"]["total"]),
+            ("autolog + flush", res["autolog"]["total"]),
+        ),
+    ]
 
 
 def copy_needed(switch: Switch, work: Path, quick: bool) -> list[dict]:
@@ -141,10 +177,18 @@ def copy_needed(switch: Switch, work: Path, quick: bool) -> list[dict]:
         settle()
 
     res = alternate([("plain", plain), ("pipeline", pipeline)], reps=3 if quick else 5, warmup=1, between=cleanup)
-    return [row("storage", f"{size >> 20} MiB file the user keeps → local folder", "throughput: register + hash "
-                "+ copy", "MB/s", ("shutil.copyfile", res["plain"]["mbps"]),
-                ("register_model + flush", res["pipeline"]["mbps"]), higher_is_better=True,
-                note="one read: hashed while copied")]
+    return [
+        row(
+            "storage",
+            f"{size >> 20} MiB file the user keeps → local folder",
+            "throughput: register + hash + copy",
+            "MB/s",
+            ("shutil.copyfile", res["plain"]["mbps"]),
+            ("register_model + flush", res["pipeline"]["mbps"]),
+            higher_is_better=True,
+            note="one read: hashed while copied",
+        )
+    ]
 
 
 def back_to_back(switch: Switch, work: Path, quick: bool) -> list[dict]:
@@ -176,14 +220,34 @@ def back_to_back(switch: Switch, work: Path, quick: bool) -> list[dict]:
         switch.clear_uploads()
         settle()
 
-    res = alternate([("bare", lambda: loop(False)), ("autolog", lambda: loop(True))], reps=2 if quick else 4,
-                    warmup=1, between=cleanup)
+    res = alternate(
+        [("bare", lambda: loop(False)), ("autolog", lambda: loop(True))],
+        reps=2 if quick else 4,
+        warmup=1,
+        between=cleanup,
+    )
     case = "10 MB × 20, a new path each, back to back"
-    return [row("storage", case, "per-call latency", "s",
-                ("bare", res["bare"]["latency"]), ("autolog", res["autolog"]["latency"]), target=1.05,
-                note="background hashing/copying waits until saves stop arriving"),
-            single("storage", case, "autolog code on the caller's thread, per call", "s", "autolog",
-                   res["autolog"]["inline"], note="noise-free: stat, staging mkdir + hard link, queueing")]
+    return [
+        row(
+            "storage",
+            case,
+            "per-call latency",
+            "s",
+            ("bare", res["bare"]["latency"]),
+            ("autolog", res["autolog"]["latency"]),
+            target=1.05,
+            note="background hashing/copying waits until saves stop arriving",
+        ),
+        single(
+            "storage",
+            case,
+            "autolog code on the caller's thread, per call",
+            "s",
+            "autolog",
+            res["autolog"]["inline"],
+            note="noise-free: stat, staging mkdir + hard link, queueing",
+        ),
+    ]
 
 
 def main(argv: list[str]) -> None:
@@ -203,8 +267,21 @@ def main(argv: list[str]) -> None:
             write_rows(out, rows, skipped)
             env = {**os.environ, "BENCH_STORAGE_CASES": ",".join(c for c in only if c != "otherfs")}
             sub_out = out.with_suffix(".rest.json")
-            subprocess.run([sys.executable, "-m", "bench.workloads", "storage", "--workdir",
-                str(ctx.workdir), "--out", str(sub_out), *(["--quick"] if ctx.quick else [])], env=env, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.workloads",
+                    "storage",
+                    "--workdir",
+                    str(ctx.workdir),
+                    "--out",
+                    str(sub_out),
+                    *(["--quick"] if ctx.quick else []),
+                ],
+                env=env,
+                check=True,
+            )
             import json
 
             rest = json.loads(sub_out.read_text())

@@ -90,8 +90,18 @@ def measure(switch: Switch, dest_uri: str, path: str, size: int, reps: int, serv
         if os.path.exists(target):
             os.unlink(target)
 
-    return alternate([("plain", plain), ("storage", storage_put), ("pipeline", pipeline), ("plain_get", plain_get),
-                      ("storage_get", storage_get)], reps=reps, warmup=1, between=cleanup_all)
+    return alternate(
+        [
+            ("plain", plain),
+            ("storage", storage_put),
+            ("pipeline", pipeline),
+            ("plain_get", plain_get),
+            ("storage_get", storage_get),
+        ],
+        reps=reps,
+        warmup=1,
+        between=cleanup_all,
+    )
 
 
 def profile_rows(case: str, size: int, res: dict) -> list[dict]:
@@ -99,18 +109,32 @@ def profile_rows(case: str, size: int, res: dict) -> list[dict]:
     gb = size / 1e9
     cores = os.cpu_count() or 1
     rows = []
-    for mode, label in (("plain", "fsspec put_file"), ("storage", "autolog Storage.put"),
-                        ("plain_get", "fsspec get_file"), ("storage_get", "autolog Storage.get")):
+    for mode, label in (
+        ("plain", "fsspec put_file"),
+        ("storage", "autolog Storage.put"),
+        ("plain_get", "fsspec get_file"),
+        ("storage_get", "autolog Storage.get"),
+    ):
         server = [v / gb for v in res[mode]["server_cpu"]]
         client = [v / gb for v in res[mode]["client_cpu"]]
-        rows.append(single("upload", case, f"profile: CPU-s per GB, {label}: the server (SeaweedFS)", "s",
-                           "server", server))
+        rows.append(
+            single("upload", case, f"profile: CPU-s per GB, {label}: the server (SeaweedFS)", "s", "server", server)
+        )
         rows.append(single("upload", case, f"profile: CPU-s per GB, {label}: this process", "s", "client", client))
     server_per_gb = sorted(v / gb for v in res["plain"]["server_cpu"] + res["storage"]["server_cpu"])
     ceiling = [cores / v * 1000 for v in server_per_gb]  # MB/s if the server had every core and the client none
-    rows.append(single("upload", case, f"profile: upload ceiling on {cores} cores (server CPU alone)", "MB/s",
-                       "cores / server CPU-s per GB", ceiling, higher_is_better=True,
-                       note="no client can upload faster to this server on this machine"))
+    rows.append(
+        single(
+            "upload",
+            case,
+            f"profile: upload ceiling on {cores} cores (server CPU alone)",
+            "MB/s",
+            "cores / server CPU-s per GB",
+            ceiling,
+            higher_is_better=True,
+            note="no client can upload faster to this server on this machine",
+        )
+    )
     return rows
 
 
@@ -144,14 +168,42 @@ def main(argv: list[str]) -> None:
             case = f"{size >> 20} MiB file → {label}"
             target = 1.5 if remote else None
             plain = ("fsspec put_file", res["plain"]["mbps"])
-            rows.append(row("upload", case, "throughput: uploader copy", "MB/s", plain,
-                            ("autolog Storage.put", res["storage"]["mbps"]), higher_is_better=True, target=target))
-            rows.append(row("upload", case, "throughput: register + hash + upload", "MB/s", plain,
-                            ("autolog register_model + flush", res["pipeline"]["mbps"]), higher_is_better=True))
-            rows.append(row("upload", case.replace("→", "←"), "throughput: download", "MB/s",
-                            ("fsspec get_file", res["plain_get"]["mbps"]),
-                            ("autolog Storage.get", res["storage_get"]["mbps"]), higher_is_better=True,
-                            target=target, note="parallel ranged parts" if remote else ""))
+            rows.append(
+                row(
+                    "upload",
+                    case,
+                    "throughput: uploader copy",
+                    "MB/s",
+                    plain,
+                    ("autolog Storage.put", res["storage"]["mbps"]),
+                    higher_is_better=True,
+                    target=target,
+                )
+            )
+            rows.append(
+                row(
+                    "upload",
+                    case,
+                    "throughput: register + hash + upload",
+                    "MB/s",
+                    plain,
+                    ("autolog register_model + flush", res["pipeline"]["mbps"]),
+                    higher_is_better=True,
+                )
+            )
+            rows.append(
+                row(
+                    "upload",
+                    case.replace("→", "←"),
+                    "throughput: download",
+                    "MB/s",
+                    ("fsspec get_file", res["plain_get"]["mbps"]),
+                    ("autolog Storage.get", res["storage_get"]["mbps"]),
+                    higher_is_better=True,
+                    target=target,
+                    note="parallel ranged parts" if remote else "",
+                )
+            )
             if remote:
                 rows += profile_rows(case, size, res)
         switch.task.close()

@@ -38,15 +38,24 @@ def _last_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def _lineage(task_id: str, cwd) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "autolog", "lineage", task_id, "--json"], capture_output=True,
-                          text=True, check=True, cwd=cwd)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", "lineage", task_id, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
     return json.loads(proc.stdout)
 
 
 def test_fetching_another_tasks_artifact_links_it_once_and_own_artifacts_never(run_py, tmp_path) -> None:
     pytest.importorskip("pandas")
     prepare = _last_line(run_py(PREPARE.format(payload='__import__("pandas").DataFrame({"x": [1.0, 2.0, 3.0]})')))
-    train = _last_line(run_py(CONSUME.format(source=prepare, body="""
+    train = _last_line(
+        run_py(
+            CONSUME.format(
+                source=prepare,
+                body="""
     features = source.artifacts["features"].get()      # a DataFrame, fetched from the other task
     assert list(features["x"]) == [1.0, 2.0, 3.0], features
     source.artifacts["features"].get_local_copy()       # again: still one link
@@ -56,7 +65,10 @@ def test_fetching_another_tasks_artifact_links_it_once_and_own_artifacts_never(r
     assert task.artifacts["own"].get() == {"a": 1}
     source.artifacts["labels"].get_local_copy()
     assert [a.name for a in task.input_artifacts] == ["features", "labels"]  # this process reads its own links
-    """)))
+    """,
+            )
+        )
+    )
 
     b = autolog.Task.get_task(train)
     a = autolog.Task.get_task(prepare)
@@ -69,7 +81,9 @@ def test_fetching_another_tasks_artifact_links_it_once_and_own_artifacts_never(r
 
     tree = _lineage(train, tmp_path)
     assert [(x["name"], x["task_id"], x["type"]) for x in tree["artifacts"]] == [
-        ("features", prepare, "pandas"), ("labels", prepare, "json")]
+        ("features", prepare, "pandas"),
+        ("labels", prepare, "json"),
+    ]
     assert tree["artifacts"][0]["producer"]["task"]["id"] == prepare
     assert _lineage(prepare, tmp_path)["artifacts"] == []
 
@@ -99,11 +113,17 @@ def test_a_store_that_cannot_record_the_link_never_breaks_the_fetch(run_py, tmp_
 
     store.ping()
     drop(store._sql)
-    proc = run_py(CONSUME.format(source=prepare, body="""
+    proc = run_py(
+        CONSUME.format(
+            source=prepare,
+            body="""
     assert source.artifacts["features"].get() == {"x": [1, 2]}
     assert source.artifacts["labels"].get() == {"y": [0, 1, 1]}
     print("fetched")
-    """), env={"AUTOLOG_STRICT": "0"})
+    """,
+        ),
+        env={"AUTOLOG_STRICT": "0"},
+    )
     assert "fetched" in proc.stdout
     assert proc.stderr.count("internal error in store.link_artifact_input") == 1, proc.stderr
 
@@ -111,13 +131,27 @@ def test_a_store_that_cannot_record_the_link_never_breaks_the_fetch(run_py, tmp_
 def test_lineage_follows_artifacts_through_several_tasks(run_py, tmp_path) -> None:
     """prepare -> clean (fetches features, uploads cleaned) -> fit (fetches cleaned): two data hops up."""
     prepare = _last_line(run_py(PREPARE.format(payload='{"x": [1, 2, None]}')))
-    clean = _last_line(run_py(CONSUME.format(source=prepare, body="""
+    clean = _last_line(
+        run_py(
+            CONSUME.format(
+                source=prepare,
+                body="""
     raw = source.artifacts["features"].get()
     task.upload_artifact("cleaned", {"x": [v for v in raw["x"] if v is not None]})
-    """)))
-    fit = _last_line(run_py(CONSUME.format(source=clean, body="""
+    """,
+            )
+        )
+    )
+    fit = _last_line(
+        run_py(
+            CONSUME.format(
+                source=clean,
+                body="""
     assert source.artifacts["cleaned"].get() == {"x": [1, 2]}
-    """)))
+    """,
+            )
+        )
+    )
     tree = _lineage(fit, tmp_path)
     (cleaned,) = tree["artifacts"]
     assert (cleaned["name"], cleaned["producer"]["task"]["id"]) == ("cleaned", clean)

@@ -230,8 +230,9 @@ def _evil_zip(path: Path, entry: str) -> None:
         archive.writestr(entry, "owned")
 
 
-@pytest.mark.parametrize("entry", ["../escaped.txt", "sub/../../escaped.txt", "/tmp/escaped-abs.txt",
-                                   "..\\escaped.txt"])
+@pytest.mark.parametrize(
+    "entry", ["../escaped.txt", "sub/../../escaped.txt", "/tmp/escaped-abs.txt", "..\\escaped.txt"]
+)
 def test_zip_slip_is_refused(tmp_path, entry):
     from autolog.storage.serializers import extract_zip
 
@@ -260,7 +261,8 @@ def test_a_foreign_archive_in_the_bucket_cannot_escape_the_cache(task, tmp_path,
 
 # -- a process that dies before its upload finished ----------------------------------------------------------
 def test_an_orphaned_artifact_upload_is_finished_by_the_next_init(run_py, home):
-    task_id = run_py("""
+    task_id = (
+        run_py("""
         import os, time
         import autolog
         from autolog.pipeline.uploader import Uploader
@@ -273,7 +275,10 @@ def test_an_orphaned_artifact_upload_is_finished_by_the_next_init(run_py, home):
         task._session.store.barrier()
         print(task.id, flush=True)
         os._exit(0)
-    """).stdout.strip().splitlines()[-1]
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     orphan = autolog.Task.get_task(task_id).artifacts["result"]
     assert orphan.upload_state == "pending" and orphan.uri is None and orphan.hash
     assert orphan.get() == {"score": 0.9}  # served from the staged bytes on this machine, hash-checked
@@ -294,8 +299,19 @@ def test_the_example_runs(run_py, home):
     assert "train: raw.csv, 4 shards" in out.stdout
 
 
-@pytest.mark.parametrize(("mode", "suffix"), [("RGB", ".jpg"), ("L", ".jpg"), ("RGBA", ".png"), ("P", ".png"),
-                                              ("1", ".png"), ("F", ".tiff"), ("I", ".tiff"), ("HSV", ".pkl")])
+@pytest.mark.parametrize(
+    ("mode", "suffix"),
+    [
+        ("RGB", ".jpg"),
+        ("L", ".jpg"),
+        ("RGBA", ".png"),
+        ("P", ".png"),
+        ("1", ".png"),
+        ("F", ".tiff"),
+        ("I", ".tiff"),
+        ("HSV", ".pkl"),
+    ],
+)
 def test_image_modes_keep_their_mode(task, mode, suffix):
     image_mod = pytest.importorskip("PIL.Image")
     image = image_mod.new(mode, (4, 3))

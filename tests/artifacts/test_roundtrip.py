@@ -84,8 +84,10 @@ def _roundtrip(run_py, tmp_path: Path, home: Path, output_uri: str | None, uri_p
     src = tmp_path / "src"
     task_id = run_py(PRODUCE.format(src=str(src), output_uri=output_uri, rich=RICH)).stdout.strip().splitlines()[-1]
     cache_dir = str(tmp_path / "clean-cache")
-    out = run_py(CONSUME.format(task_id=task_id, rich=RICH, uri_prefix=uri_prefix, cache_dir=cache_dir),
-                 env={"AUTOLOG_CACHE_DIR": cache_dir})
+    out = run_py(
+        CONSUME.format(task_id=task_id, rich=RICH, uri_prefix=uri_prefix, cache_dir=cache_dir),
+        env={"AUTOLOG_CACHE_DIR": cache_dir},
+    )
     assert out.stdout.strip().endswith("ok")
     assert not (home / "cache").exists() or not any((home / "cache").iterdir())
 

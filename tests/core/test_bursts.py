@@ -103,8 +103,9 @@ def test_autolog_threads_reading_do_not_end_the_hold(session) -> None:
     session.bursts.save_started()
     session.store.queue_fingerprint(_fingerprint("/f"))
     answers: list = []
-    reader = threading.Thread(target=lambda: answers.append(session.store.get_fingerprint("/f")),
-                              name="autolog-test-reader")
+    reader = threading.Thread(
+        target=lambda: answers.append(session.store.get_fingerprint("/f")), name="autolog-test-reader"
+    )
     reader.start()
     reader.join(0.3)
     assert reader.is_alive() and not answers and not _stored(session, "/f")  # still held

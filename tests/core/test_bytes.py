@@ -39,8 +39,8 @@ def sync() -> subprocess.CompletedProcess:
 def test_not_found_on_the_last_retry_is_recorded_failed_not_left_pending(tmp_path: Path, lenient, monkeypatch) -> None:
     """A backend that keeps answering FileNotFoundError (s3fs: a missing bucket) while the staged bytes
     exist: the upload ends `failed`, so `sync` retries it; it never stays `pending` for ever."""
-    import autolog.storage.access
     import autolog.pipeline.uploader
+    import autolog.storage.access
 
     monkeypatch.setattr(autolog.pipeline.uploader, "RETRY_DELAYS", (0.01, 0.01))
 
@@ -64,17 +64,20 @@ def test_leftover_protection_ends_once_sync_finished_the_leftovers(plain, run_py
     Once they are finished, a user's own hard link behaves as without autolog again."""
     src = tmp_path / "orphan.bin"
     src.write_bytes(b"orphan")
-    run_py(f"""
+    run_py(
+        f"""
         import os, signal, autolog
         import autolog.pipeline.uploader as uploader
         uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
         uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
-        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / "out")!r})
         task.register_model({str(src)!r})
         task._session.recorder.worker.wait()
         task._session.store.barrier()
         os.kill(os.getpid(), signal.SIGKILL)
-    """, check=False)
+    """,
+        check=False,
+    )
     save, _load = plain
     task = autolog.init("p", "next")  # finishes the leftover
     task.flush()
@@ -92,7 +95,8 @@ def test_full_output_keeps_every_snapshot_leaves_no_partial_file_and_sync_recove
     out = tmp_path / "out"
     datas = [bytes([i]) * 300_000 for i in range(5)]
     with tmpfs(out, "700k"):
-        proc = run_py(f"""
+        proc = run_py(
+            f"""
             import autolog
             task = autolog.init("p", "full", output_uri={str(out)!r})
             for i in range(5):
@@ -100,7 +104,10 @@ def test_full_output_keeps_every_snapshot_leaves_no_partial_file_and_sync_recove
                 open(path, "wb").write(bytes([i]) * 300_000)
                 print(task.register_model(path).id, flush=True)
                 assert task.flush(timeout=60)
-        """, env={"AUTOLOG_STRICT": "0"}, timeout=120)
+        """,
+            env={"AUTOLOG_STRICT": "0"},
+            timeout=120,
+        )
         ids = proc.stdout.split()
         models = [autolog.Model.get(i) for i in ids]
         assert [m.upload_state for m in models].count("failed") >= 3, [m.upload_state for m in models]
@@ -153,8 +160,9 @@ def test_home_on_another_file_system_records_every_save_exactly(plain, tmp_path:
 
 
 @pytest.mark.parametrize("overwritten", [False, True])
-def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_py, tmp_path: Path, monkeypatch,
-                                                                           overwritten: bool) -> None:
+def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(
+    run_py, tmp_path: Path, monkeypatch, overwritten: bool
+) -> None:
     """A killed process's snapshot staged beside the checkpoint (home on a tmpfs): `sync` uploads it and
     removes that staging folder. If the user rewrote the file in place meanwhile, the staged bytes no
     longer have the hash recorded at save time: flagged `lost`, never uploaded as that snapshot."""
@@ -163,19 +171,22 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
         monkeypatch.setenv("AUTOLOG_HOME", str(home_fs / "home"))
         src = tmp_path / "ckpt.bin"
         src.write_bytes(data)
-        proc = run_py(f"""
+        proc = run_py(
+            f"""
             import os, signal, autolog
             import autolog.pipeline.uploader as uploader
             uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
             uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
-            task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+            task = autolog.init("p", "killed", output_uri={str(tmp_path / "out")!r})
             model = task.register_model({str(src)!r})
             task._session.recorder.worker.wait()
             task._session.store.barrier()
             row = task._session.store.get("models", model.id)
             print(model.id, row["staging_path"], flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
-        """, check=False)
+        """,
+            check=False,
+        )
         model_id, staged = proc.stdout.split()
         assert Path(staged).parent.parent.name == STAGING_DIRNAME and not staged.startswith(str(home_fs))
         assert os.stat(staged).st_ino == os.stat(src).st_ino  # a hard link, not a copy
@@ -201,8 +212,8 @@ def test_sync_finishes_and_removes_a_leftover_staged_on_another_file_system(run_
 def test_a_local_copy_is_a_hard_link_only_when_nobody_else_can_write_the_inode(tmp_path: Path) -> None:
     """A staged file that is the only name of its inode is hard-linked to a same-file-system output (no
     bytes move); one still shared with the user's path is copied, hashed in the same read."""
-    from autolog.storage.fingerprint import hash_file
     from autolog.storage.access import Storage
+    from autolog.storage.fingerprint import hash_file
 
     staging = tmp_path / "staging"
     staging.mkdir()
@@ -229,8 +240,8 @@ def test_a_needed_copy_is_hashed_as_stored(tmp_path: Path, monkeypatch, kernel_c
     and write for files too large for the page cache) give the same hash, that of the bytes stored, with or
     without hashing threads (used only while someone waits)."""
     from autolog.storage import fingerprint
-    from autolog.storage.fingerprint import hash_file
     from autolog.storage.access import Storage
+    from autolog.storage.fingerprint import hash_file
 
     monkeypatch.setattr(fingerprint, "KERNEL_COPY_LIMIT", 2**40 if kernel_copy else 0)
     user = tmp_path / "user.bin"
@@ -280,7 +291,7 @@ def test_staging_folders_made_ahead_never_pile_up(run_py, tmp_path: Path, home: 
         run_py(f"""
             import autolog
             open("m.bin", "wb").write(b"{i}")
-            task = autolog.init("p", "spares", output_uri={str(tmp_path / 'out')!r})
+            task = autolog.init("p", "spares", output_uri={str(tmp_path / "out")!r})
             task.register_model("m.bin")
             task.flush()
         """)

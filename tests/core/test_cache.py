@@ -49,7 +49,9 @@ def test_concurrent_fetches_share_one_entry(tmp_path: Path, run_py) -> None:
     import subprocess
     import sys
 
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        for _ in range(4)
+    ]
     paths = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert len(paths) == 1 and Path(paths.pop()).read_bytes() == Path(model.uri).read_bytes()

@@ -13,8 +13,9 @@ import autolog
 
 
 def cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"autolog {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc

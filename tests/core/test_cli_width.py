@@ -16,8 +16,9 @@ def cli80(*args: str, cwd: Path) -> str:
     """The command as a user runs it in an 80-column terminal (rich reads COLUMNS when not on a terminal)."""
     env = {**os.environ, "COLUMNS": str(WIDTH), "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    proc = subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -20,8 +20,9 @@ def test_defaults_live_under_the_home(home: Path) -> None:
 
 def test_file_then_environment_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('default_output_uri = "/from/file"\ncache_max_bytes = 1000\nupload_timeout = 5\n'
-                      'allow_pickle = false\n')
+    config.write_text(
+        'default_output_uri = "/from/file"\ncache_max_bytes = 1000\nupload_timeout = 5\nallow_pickle = false\n'
+    )
     monkeypatch.setenv("AUTOLOG_CONFIG", str(config))
     settings = load_settings()
     assert (settings.default_output_uri, settings.cache_max_bytes, settings.upload_timeout) == ("/from/file", 1000, 5)
@@ -35,18 +36,22 @@ def test_file_then_environment_precedence(tmp_path: Path, monkeypatch: pytest.Mo
 def test_default_config_file_location(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "autolog").mkdir()
-    (tmp_path / "autolog" / "config.toml").write_text('upload_timeout = 7\n')
+    (tmp_path / "autolog" / "config.toml").write_text("upload_timeout = 7\n")
     assert load_settings().upload_timeout == 7
 
 
-@pytest.mark.parametrize("text, message", [
-    ("cache_max_bytes = 'lots'\n", "cache_max_bytes must be a number"),
-    ("allow_pickle = 'maybe'\n", "allow_pickle must be true or false"),
-    ("colour = 'blue'\n", "unknown key 'colour'"),
-    ("home = [\n", "not valid TOML"),
-])
-def test_bad_config_file_names_file_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
-                                            message: str) -> None:
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cache_max_bytes = 'lots'\n", "cache_max_bytes must be a number"),
+        ("allow_pickle = 'maybe'\n", "allow_pickle must be true or false"),
+        ("colour = 'blue'\n", "unknown key 'colour'"),
+        ("home = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_file_names_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(text)
     monkeypatch.setenv("AUTOLOG_CONFIG", str(config))

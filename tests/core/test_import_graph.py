@@ -24,8 +24,14 @@ from pathlib import Path
 import autolog
 
 SOURCE = Path(autolog.__file__).parent
-CORE = {"autolog.lifecycle", "autolog.run.task", "autolog.run.artifact", "autolog.run.model",
-        "autolog.capture.recording", "autolog.run.current"}
+CORE = {
+    "autolog.lifecycle",
+    "autolog.run.task",
+    "autolog.run.artifact",
+    "autolog.run.model",
+    "autolog.capture.recording",
+    "autolog.run.current",
+}
 
 # The layers, lowest first: a module imports only from its own layer and the layers below it (type-only
 # imports included). `lifecycle` is the one composition root; the package itself sits on top.
@@ -92,14 +98,19 @@ def graph(lazy: bool, type_only: bool = False) -> dict[str, set[str]]:
 
 def layer_of(module: str) -> int:
     """The index in `LAYERS` of the longest prefix that names `module`'s layer."""
-    best = max((len(prefix), index) for index, prefixes in enumerate(LAYERS) for prefix in prefixes
-               if module == prefix or module.startswith(prefix + "."))
+    best = max(
+        (len(prefix), index)
+        for index, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    )
     return best[1]
 
 
 def upward_edges(edges: dict[str, set[str]]) -> list[str]:
-    return sorted(f"{src} -> {dst}" for src, targets in edges.items() for dst in targets
-                  if layer_of(dst) > layer_of(src))
+    return sorted(
+        f"{src} -> {dst}" for src, targets in edges.items() for dst in targets if layer_of(dst) > layer_of(src)
+    )
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -151,8 +162,9 @@ def test_model_and_artifact_reach_task_only_through_taskref() -> None:
 
 def test_the_store_and_the_session_never_import_the_core() -> None:
     edges = graph(lazy=True)
-    low = [m for m in edges if m.startswith("autolog.store") or m in ("autolog.pipeline.session",
-                                                                       "autolog.run.current")]
+    low = [
+        m for m in edges if m.startswith("autolog.store") or m in ("autolog.pipeline.session", "autolog.run.current")
+    ]
     assert {m: sorted(edges[m] & (CORE - {"autolog.run.current"})) for m in low} == {m: [] for m in low}
 
 
@@ -164,8 +176,9 @@ def test_layers_point_one_way_type_only_imports_included() -> None:
 
 
 def test_the_layer_check_sees_an_upward_import() -> None:
-    assert upward_edges({"autolog.store.sql": {"autolog.run.task"}, "autolog.cli.commands": {"autolog.run.task"}}) \
-        == ["autolog.store.sql -> autolog.run.task"]
+    assert upward_edges({"autolog.store.sql": {"autolog.run.task"}, "autolog.cli.commands": {"autolog.run.task"}}) == [
+        "autolog.store.sql -> autolog.run.task"
+    ]
 
 
 def test_the_checker_sees_a_cycle() -> None:
@@ -183,8 +196,12 @@ def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
     private = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "task" \
-                    and node.attr.startswith("_"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "task"
+                and node.attr.startswith("_")
+            ):
                 private.append(f"{path.name}:{node.lineno} task.{node.attr}")
     assert private == []
 
@@ -192,8 +209,14 @@ def test_hooks_reach_the_run_only_through_its_public_surface() -> None:
 def class_private_names(cls: ast.ClassDef) -> set[str]:
     """The private attributes a class defines: its `_methods` and the `self._fields` it assigns."""
     names = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    names |= {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-              and n.value.id == "self" and isinstance(n.ctx, ast.Store)}
+    names |= {
+        n.attr
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "self"
+        and isinstance(n.ctx, ast.Store)
+    }
     return {n for n in names if n.startswith("_") and not n.startswith("__")}
 
 
@@ -231,13 +254,18 @@ def outside_reads(module: str, owner: str) -> list[str]:
     home = SOURCE / module
     private = private_names(home, owner)
     shared = other_classes_private_names(home, owner) & private
-    return [hit for path in sorted(SOURCE.rglob("*.py")) if path != home
-            for hit in reads_of_privates(path, owner, private, shared)]
+    return [
+        hit
+        for path in sorted(SOURCE.rglob("*.py"))
+        if path != home
+        for hit in reads_of_privates(path, owner, private, shared)
+    ]
 
 
 def test_no_module_reads_task_private_fields() -> None:
-    assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} \
-        <= private_names(SOURCE / "run" / "task.py", "Task")
+    assert {"_session", "_row", "_live", "_lock", "_fetched_artifacts", "_create", "_remote_base"} <= private_names(
+        SOURCE / "run" / "task.py", "Task"
+    )
     assert outside_reads("run/task.py", "Task") == []
 
 
@@ -248,8 +276,10 @@ def test_no_module_reads_model_or_artifact_private_fields() -> None:
 
 def test_the_private_field_check_sees_a_read(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text("def f(task, t, art):\n    task._session.store\n    t._fetched_artifacts\n    Task._create()\n"
-                     "    art._session()\n    self._row\n    Model._from_row({})\n")
+    probe.write_text(
+        "def f(task, t, art):\n    task._session.store\n    t._fetched_artifacts\n    Task._create()\n"
+        "    art._session()\n    self._row\n    Model._from_row({})\n"
+    )
     home = SOURCE / "run" / "task.py"
     private = private_names(home, "Task")
     hits = reads_of_privates(probe, "Task", private, other_classes_private_names(home, "Task") & private)
@@ -268,12 +298,41 @@ def test_no_module_reads_another_modules_private_names() -> None:
             if isinstance(node, ast.ImportFrom) and node.level:
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join(anchor + ([node.module] if node.module else []))
-                bound |= {alias.asname or alias.name: f"{base}.{alias.name}" for alias in node.names
-                          if f"{base}.{alias.name}" in known}
+                bound |= {
+                    alias.asname or alias.name: f"{base}.{alias.name}"
+                    for alias in node.names
+                    if f"{base}.{alias.name}" in known
+                }
             elif isinstance(node, ast.Import):
                 bound |= {alias.asname: alias.name for alias in node.names if alias.asname and alias.name in known}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound \
-                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in bound
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 found.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert found == []
+
+
+def test_hooks_import_autolog_only_through_the_hook_api() -> None:
+    """A hook module imports from `autolog.capture.api` and nowhere else in autolog."""
+    import autolog.hooks
+
+    hooks = [path for folder in autolog.hooks.__path__ for path in Path(folder).glob("*.py") if path.stem != "__init__"]
+    assert len(hooks) >= 8
+    found = []
+    for path in hooks:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                found.append(f"{path.name}:{node.lineno} relative import")
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            found += [
+                f"{path.name}:{node.lineno} {name}"
+                for name in names
+                if name.split(".")[0] == "autolog" and name != "autolog.capture.api"
+            ]
     assert found == []

@@ -39,18 +39,24 @@ def test_context_manager_completed_and_failed() -> None:
     assert autolog.Task.get_task(bad.id).status == "failed"
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ("pass", "completed", 0),
-    ("raise RuntimeError('boom')", "failed", 1),
-    ("raise KeyboardInterrupt", "failed", None),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ("pass", "completed", 0),
+        ("raise RuntimeError('boom')", "failed", 1),
+        ("raise KeyboardInterrupt", "failed", None),
+    ],
+)
 def test_status_at_interpreter_exit(run_py, body: str, status: str, code: int | None) -> None:
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import autolog
         task = autolog.init("exit", "run")
         print(task.id)
         {body}
-    """, check=False)
+    """,
+        check=False,
+    )
     if code is not None:
         assert proc.returncode == code, proc.stderr
     task = autolog.Task.get_task(proc.stdout.split()[0])
@@ -92,8 +98,13 @@ def test_run_info_includes_git_commit_and_dirty_flag(run_py, tmp_path: Path) -> 
     subprocess.run([*git, "commit", "-qm", "x"], cwd=repo, check=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     (repo / "train.py").write_text("print(2)\n")
-    proc = subprocess.run([sys.executable, "-c", "import autolog; t = autolog.init('p', 't'); t.close(); print(t.id)"],
-                          cwd=repo, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import autolog; t = autolog.init('p', 't'); t.close(); print(t.id)"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = autolog.Task.get_task(proc.stdout.strip()).run_info
     assert info["git_commit"] == commit and info["git_dirty"] is True
     assert info["python"] == ".".join(map(str, sys.version_info[:3]))

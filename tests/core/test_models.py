@@ -12,7 +12,7 @@ def test_register_model_and_fetch_it_from_another_process_after_deletion(run_py,
     proc = run_py(f"""
         import autolog
         open({str(src)!r}, "wb").write(b"trained weights")
-        task = autolog.init("p", "train", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "train", output_uri={str(tmp_path / "out")!r})
         model = task.register_model({str(src)!r}, framework="pytorch")
         print(model.id)
     """)  # no close(): the exit handler waits for the upload

@@ -123,7 +123,7 @@ def test_cross_process_lineage(plain, run_py, tmp_path: Path) -> None:
     path = tmp_path / "shared.bin"
     proc = run_py(f"""
         import autolog
-        task = autolog.init("p", "producer", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "producer", output_uri={str(tmp_path / "out")!r})
         open({str(path)!r}, "wb").write(b"cross process")
         model = task.register_model({str(path)!r}, framework="plain")
         print(task.id, model.id)
@@ -219,8 +219,9 @@ def test_saves_never_wait_for_a_locked_store_and_lose_nothing(plain, tmp_path: P
     assert [Path(m.uri).read_bytes() for m in task.models["output"]] == [b"first", b"second"]
 
 
-def test_failing_uploads_never_reach_the_user_and_sync_finishes_them_later(plain, tmp_path: Path, lenient,
-                                                                          monkeypatch, caplog) -> None:
+def test_failing_uploads_never_reach_the_user_and_sync_finishes_them_later(
+    plain, tmp_path: Path, lenient, monkeypatch, caplog
+) -> None:
     import autolog.pipeline.uploader
 
     monkeypatch.setattr(autolog.pipeline.uploader, "RETRY_DELAYS", (0.01, 0.01))

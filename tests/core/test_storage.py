@@ -58,9 +58,11 @@ def test_large_transfers_show_progress_only_on_a_terminal(tmp_path: Path) -> Non
     big = tmp_path / "big.bin"
     with open(big, "wb") as fh:
         fh.truncate(65 * 2**20)  # over the 64 MB threshold
-    code = (f"from autolog.storage.access import Storage; s = Storage({str(tmp_path / 'out')!r}); "
-            f"s.put({str(big)!r}, {str(tmp_path / 'out' / 'big.bin')!r}); "
-            f"s.get({str(tmp_path / 'out' / 'big.bin')!r}, {str(tmp_path / 'back.bin')!r}, False)")
+    code = (
+        f"from autolog.storage.access import Storage; s = Storage({str(tmp_path / 'out')!r}); "
+        f"s.put({str(big)!r}, {str(tmp_path / 'out' / 'big.bin')!r}); "
+        f"s.get({str(tmp_path / 'out' / 'big.bin')!r}, {str(tmp_path / 'back.bin')!r}, False)"
+    )
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=follower, stdout=subprocess.DEVNULL, cwd=tmp_path)
     os.close(follower)

@@ -22,9 +22,12 @@ WRITER = textwrap.dedent("""
 
 
 def _sweep(tmp_path: Path, processes: int = 4) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), str(tmp_path)], stderr=subprocess.PIPE,
-                              text=True, cwd=tmp_path)
-             for n in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(n), str(tmp_path)], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+        )
+        for n in range(processes)
+    ]
     for proc in procs:
         _out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
@@ -41,9 +44,9 @@ def test_four_processes_writing_one_sqlite_home_lose_nothing(tmp_path: Path) -> 
 def test_a_store_newer_than_this_code_is_refused(home: Path) -> None:
     autolog.init("p", "t").close()
     from autolog_state import reset_for_tests
-    from autolog.store.sql import SqlStore
 
     from autolog.config import load_settings
+    from autolog.store.sql import SqlStore
 
     reset_for_tests()
     store = SqlStore(load_settings().tracking_uri)
@@ -55,8 +58,7 @@ def test_a_store_newer_than_this_code_is_refused(home: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_postgresql_store_round_trip_and_concurrency(postgres_url: str, tmp_path: Path, monkeypatch,
-                                                     plain) -> None:
+def test_postgresql_store_round_trip_and_concurrency(postgres_url: str, tmp_path: Path, monkeypatch, plain) -> None:
     monkeypatch.setenv("AUTOLOG_TRACKING_URI", postgres_url)
     save, load = plain
     with autolog.init("pg", "producer", output_uri=str(tmp_path / "out")) as producer:

@@ -46,8 +46,11 @@ def test_the_task_tables_first_page_is_an_index_scan(tmp_path: Path) -> None:
     try:
         queries = Queries(store)
         compiled = []
-        sa.event.listen(store.engine, "before_cursor_execute",
-                        lambda conn, cursor, statement, params, context, many: compiled.append((statement, params)))
+        sa.event.listen(
+            store.engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, params, context, many: compiled.append((statement, params)),
+        )
         queries.task_page(TaskFilter())
         first = next((s, p) for s, p in compiled if s.lstrip().startswith("SELECT tasks.id"))
         with store.engine.connect() as conn:

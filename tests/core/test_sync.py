@@ -12,10 +12,11 @@ def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> 
     data = os.urandom(8_000_000)
     src = tmp_path / "big.bin"
     src.write_bytes(data)
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import os, signal, autolog
         import autolog.pipeline.uploader as uploader
-        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / "out")!r})
         # hold the upload back so the kill lands mid-flight, after the pending row is durable
         original = uploader.storage_for
         def slow(uri):
@@ -26,14 +27,17 @@ def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> 
         task._session.store.barrier()  # the pending row is durable; the copy (hashed on the way) is held back
         print(model.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
-    """, check=False)
+    """,
+        check=False,
+    )
     assert proc.returncode == -9
     model_id = proc.stdout.strip()
     import autolog
 
     assert autolog.Model.get(model_id).upload_state == "pending"
-    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert "1" in out.stdout
     model = autolog.Model.get(model_id)
@@ -44,17 +48,20 @@ def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> 
 def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_path: Path, plain) -> None:
     src = tmp_path / "m.bin"
     src.write_bytes(b"orphan")
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import os, signal, autolog
         import autolog.pipeline.uploader as uploader
         uploader.Uploader.enqueue = lambda *a, **k: None  # the process dies before uploading
-        task = autolog.init("p", "killed", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "killed", output_uri={str(tmp_path / "out")!r})
         model = task.register_model({str(src)!r})
         task._session.recorder.worker.wait()
         task._session.store.barrier()
         print(model.id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
-    """, check=False)
+    """,
+        check=False,
+    )
     import autolog
 
     save, _load = plain
@@ -68,7 +75,8 @@ def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_pat
 def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_path: Path) -> None:
     src = tmp_path / "slow.bin"
     src.write_bytes(b"uploaded later")
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import time, autolog
         import autolog.pipeline.uploader as uploader
         original = uploader.storage_for
@@ -76,17 +84,21 @@ def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_pat
             time.sleep(60)
             return original(uri)
         uploader.storage_for = slow
-        task = autolog.init("p", "timeout", output_uri={str(tmp_path / 'out')!r})
+        task = autolog.init("p", "timeout", output_uri={str(tmp_path / "out")!r})
         print(task.register_model({str(src)!r}).id, flush=True)
-    """, env={"AUTOLOG_UPLOAD_TIMEOUT": "1"}, timeout=60)
+    """,
+        env={"AUTOLOG_UPLOAD_TIMEOUT": "1"},
+        timeout=60,
+    )
     assert "1 upload(s)" in proc.stderr and "autolog sync" in proc.stderr
     import autolog
 
     model = autolog.Model.get(proc.stdout.strip())
     assert model.upload_state == "pending"
     assert autolog.Task.get_task(model.task_id).status == "completed"
-    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert out.returncode == 0 and out.stdout.startswith("1 upload(s) resumed; 0 still pending"), out.stdout
     assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes() == b"uploaded later"
 
@@ -118,8 +130,9 @@ def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_pat
     orphan_old = folder(uuid.uuid4().hex, old=True)
     orphan_new = folder(uuid.uuid4().hex, old=False)
     referenced_old = folder(known.id, old=True)
-    out = subprocess.run([sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert not orphan_old.exists()
     assert orphan_new.exists() and referenced_old.exists()

@@ -100,14 +100,20 @@ def trainer(epochs, callbacks=()):
     return L.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_progress_bar=False,
                      enable_model_summary=False, accelerator="cpu", devices=1)
 """
-LIGHTNING_TRAIN = LIGHTNING_COMMON + """
+LIGHTNING_TRAIN = (
+    LIGHTNING_COMMON
+    + """
 checkpoints = ModelCheckpoint(dirpath="ckpts", save_top_k=-1, save_last=True)
 trainer(3, [checkpoints]).fit(Regressor(), data)
 """
-LIGHTNING_RELOAD = LIGHTNING_COMMON + """
+)
+LIGHTNING_RELOAD = (
+    LIGHTNING_COMMON
+    + """
 model = Regressor.load_from_checkpoint("ckpts/epoch=0-step=2.ckpt")
 trainer(4).fit(Regressor(), data, ckpt_path="ckpts/epoch=2-step=6.ckpt")
 """
+)
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -116,8 +122,11 @@ def test_lightning_model_checkpoint(order: str, run_py):
     project = f"lightning-{order}"
     run_py(program(order, LIGHTNING_IMPORTS, LIGHTNING_TRAIN, project, "train"))
     run_py(program(order, LIGHTNING_IMPORTS, LIGHTNING_RELOAD, project, "reload"))
-    check_lineage(project, ["epoch=0-step=2.ckpt", "last.ckpt", "epoch=1-step=4.ckpt", "last.ckpt",
-                            "epoch=2-step=6.ckpt", "last.ckpt"], "lightning")
+    check_lineage(
+        project,
+        ["epoch=0-step=2.ckpt", "last.ckpt", "epoch=1-step=4.ckpt", "last.ckpt", "epoch=2-step=6.ckpt", "last.ckpt"],
+        "lightning",
+    )
     (consumer,) = autolog.Task.query(project=project, task="reload")
     assert sorted(m.name for m in consumer.models["input"]) == ["epoch=0-step=2.ckpt", "epoch=2-step=6.ckpt"]
 
@@ -139,16 +148,22 @@ def arguments(steps):
     return TrainingArguments(output_dir="out", max_steps=steps, save_steps=2, per_device_train_batch_size=8,
                              report_to=[], logging_steps=1000, use_cpu=True, disable_tqdm=True)
 """
-HF_TRAIN = HF_COMMON + """
+HF_TRAIN = (
+    HF_COMMON
+    + """
 torch.manual_seed(0)
 config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
                     vocab_size=100, max_position_embeddings=16, num_labels=2)
 Trainer(model=BertForSequenceClassification(config), args=arguments(4), train_dataset=Synthetic()).train()
 """
-HF_RELOAD = HF_COMMON + """
+)
+HF_RELOAD = (
+    HF_COMMON
+    + """
 model = BertForSequenceClassification.from_pretrained("out/checkpoint-2")
 Trainer(model=model, args=arguments(4), train_dataset=Synthetic()).train(resume_from_checkpoint="out/checkpoint-4")
 """
+)
 
 
 @pytest.mark.parametrize("order", ORDERS)

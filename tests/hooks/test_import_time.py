@@ -127,21 +127,25 @@ def test_disabled_hooks_from_the_environment(run_py, tmp_path, monkeypatch: pyte
         assert not patched_hooks()["torch"]
         torch.save({"w": torch.ones(1)}, tmp_path / "off.pt")
     assert task.models["output"] == []
-    proc = run_py("""
+    proc = run_py(
+        """
         import autolog, torch
         from autolog.capture.instrumentation import patched_hooks
         print(patched_hooks()["torch"])
-    """, env={"AUTOLOG_DISABLED_HOOKS": "torch"})
+    """,
+        env={"AUTOLOG_DISABLED_HOOKS": "torch"},
+    )
     assert proc.stdout.strip() == "False"
 
 
-def test_an_unknown_name_in_disabled_hooks_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch,
-                                                                        caplog: pytest.LogCaptureFixture):
+def test_an_unknown_name_in_disabled_hooks_is_an_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
     monkeypatch.setenv("AUTOLOG_DISABLED_HOOKS", "torch,kersa")
     with pytest.raises(ValueError, match="AUTOLOG_DISABLED_HOOKS.*'kersa'"):
         autolog.init("env", "bad")
     assert autolog.current_task() is None
     assert autolog.Task.query(project="env") == []
     with caplog.at_level(logging.WARNING, logger="autolog"):
-        instrumentation.install_import_hooks()       # at import time: a warning, never an exception
+        instrumentation.install_import_hooks()  # at import time: a warning, never an exception
     assert "AUTOLOG_DISABLED_HOOKS" in caplog.text

@@ -27,8 +27,14 @@ def child(home: Path, tmp_path: Path):
 
     def start(code: str, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
         merged = {**os.environ, "AUTOLOG_STRICT": "0", **(env or {})}
-        return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=cwd or tmp_path, env=merged)
+        return subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd or tmp_path,
+            env=merged,
+        )
 
     return start
 
@@ -39,8 +45,14 @@ def cli(home: Path, tmp_path: Path):
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         merged = {**os.environ, "AUTOLOG_STRICT": "0", **(env or {})}
-        return subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True,
-                              cwd=tmp_path, env=merged, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "autolog", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=merged,
+            timeout=timeout,
+        )
 
     return run
 

@@ -36,8 +36,9 @@ def _save(task, tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["close", "with", "second-init"])
-def test_closing_waits_at_most_upload_timeout_by_default(how: str, slow_uploads, tmp_path: Path,
-                                                         autolog_records) -> None:
+def test_closing_waits_at_most_upload_timeout_by_default(
+    how: str, slow_uploads, tmp_path: Path, autolog_records
+) -> None:
     began = time.monotonic()
     if how == "with":
         with autolog.init("rel", "bounded", output_uri=str(tmp_path / "out")) as task:
@@ -124,12 +125,16 @@ def test_sync_waits_at_most_upload_timeout(cli, s3_server: dict, tmp_path: Path,
     from .test_exit import BlackHole
 
     hole = BlackHole()
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{hole.port}", "FSSPEC_S3_ENDPOINT_URL":
-           f"http://127.0.0.1:{hole.port}", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-           "AUTOLOG_UPLOAD_TIMEOUT": "1"}
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{hole.port}",
+        "FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{hole.port}",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AUTOLOG_UPLOAD_TIMEOUT": "1",
+    }
     code = f"""
         import autolog
-        task = autolog.init("rel", "stuck", output_uri="s3://{s3_server['bucket']}/stuck")
+        task = autolog.init("rel", "stuck", output_uri="s3://{s3_server["bucket"]}/stuck")
         open("m.bin", "wb").write(b"m")
         task.register_model("m.bin")
     """

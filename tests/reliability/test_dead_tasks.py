@@ -95,9 +95,21 @@ def _insert_task(task_id: str, **fields) -> None:
     from autolog.lifecycle import get_session
 
     now = time.time()
-    row = {"id": task_id, "project": "rel", "name": "forged", "status": "running", "output_uri": None, "tags": "[]",
-           "started": now - 1000, "ended": None, "host": socket.gethostname(), "pid": os.getpid(),
-           "pid_start": None, "heartbeat": now, **fields}
+    row = {
+        "id": task_id,
+        "project": "rel",
+        "name": "forged",
+        "status": "running",
+        "output_uri": None,
+        "tags": "[]",
+        "started": now - 1000,
+        "ended": None,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "pid_start": None,
+        "heartbeat": now,
+        **fields,
+    }
     get_session().store.insert("tasks", row)
     assert autolog.Task.get_task(task_id).status == "running"
 

@@ -100,13 +100,18 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("endpoint", ["closed-port", "black-hole"])
-def test_exit_against_a_dead_s3_endpoint_is_bounded_and_counts_right(endpoint: str, child, cli,
-                                                                     s3_server: dict) -> None:
+def test_exit_against_a_dead_s3_endpoint_is_bounded_and_counts_right(
+    endpoint: str, child, cli, s3_server: dict
+) -> None:
     hole = BlackHole() if endpoint == "black-hole" else None
     port = hole.port if hole else _closed_port()
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-           "AWS_ACCESS_KEY_ID": s3_server["key"], "AWS_SECRET_ACCESS_KEY": s3_server["secret"],
-           "AUTOLOG_UPLOAD_TIMEOUT": "3"}
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "FSSPEC_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": s3_server["key"],
+        "AWS_SECRET_ACCESS_KEY": s3_server["secret"],
+        "AUTOLOG_UPLOAD_TIMEOUT": "3",
+    }
     code = """
         import os, autolog
         task = autolog.init("rel", "dead-s3", output_uri="s3://{bucket}/dead")
@@ -131,8 +136,12 @@ def test_exit_against_a_dead_s3_endpoint_is_bounded_and_counts_right(endpoint: s
     assert match.group(1) == "2" and 2.5 <= float(match.group(2)) <= 3.5, err
     assert "nan" not in err and "600" not in err
     # Back on the real endpoint, `autolog sync` finishes both.
-    real = {"AWS_ENDPOINT_URL": s3_server["endpoint"], "FSSPEC_S3_ENDPOINT_URL": s3_server["endpoint"],
-            "AWS_ACCESS_KEY_ID": s3_server["key"], "AWS_SECRET_ACCESS_KEY": s3_server["secret"]}
+    real = {
+        "AWS_ENDPOINT_URL": s3_server["endpoint"],
+        "FSSPEC_S3_ENDPOINT_URL": s3_server["endpoint"],
+        "AWS_ACCESS_KEY_ID": s3_server["key"],
+        "AWS_SECRET_ACCESS_KEY": s3_server["secret"],
+    }
     done = cli("sync", env=real)
     assert done.returncode == 0 and done.stdout.startswith("2 upload(s) resumed; 0 still pending"), done.stdout
 

@@ -32,8 +32,12 @@ def test_a_schema_1_store_gains_the_liveness_columns(backend: str, tmp_path: Pat
         for name in ("pid_start", "heartbeat"):
             conn.execute(sa.text(f"ALTER TABLE tasks DROP COLUMN {name}"))
         conn.execute(schema.meta.update().values(value="1"))
-        conn.execute(sa.text("INSERT INTO tasks (id, project, name, status, tags, started) "
-                             "VALUES ('t1', 'p', 'n', 'running', '[]', 1.0)"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO tasks (id, project, name, status, tags, started) "
+                "VALUES ('t1', 'p', 'n', 'running', '[]', 1.0)"
+            )
+        )
     store.close()
     store = SqlStore(urls[0])
     assert store.get("tasks", "t1")["heartbeat"] is None

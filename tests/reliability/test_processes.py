@@ -82,8 +82,14 @@ def test_forked_child_calls_init_and_never_hangs(case: str, tmp_path: Path, home
     after = "" if case == "right-after-init" else "t.join()"
     code = textwrap.dedent(FORK).format(out=str(tmp_path / "out"), before_fork=before, after_fork=after)
     for _trial in range(2):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                              env={**os.environ, "AUTOLOG_STRICT": "0"}, timeout=60)  # a hang fails here
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "AUTOLOG_STRICT": "0"},
+            timeout=60,
+        )  # a hang fails here
         assert proc.returncode == 0, proc.stderr
         lines = [json.loads(line) for line in proc.stdout.splitlines()]
         child_info = next(x for x in lines if "child" in x)

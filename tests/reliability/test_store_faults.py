@@ -42,10 +42,15 @@ TWO_PHASES = """
 
 
 def _two_phases(child, tmp_path: Path, fault, env: dict[str, str] | None = None) -> tuple[dict, str]:
-    proc = subprocess.Popen([sys.executable, "-c", __import__("textwrap").dedent(
-        TWO_PHASES.format(out=str(tmp_path / "out")))], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={**os.environ, "AUTOLOG_STRICT": "0", "AUTOLOG_UPLOAD_TIMEOUT": "3", **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", __import__("textwrap").dedent(TWO_PHASES.format(out=str(tmp_path / "out")))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "AUTOLOG_STRICT": "0", "AUTOLOG_UPLOAD_TIMEOUT": "3", **(env or {})},
+    )
     assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     fault()
     out, err = proc.communicate("go\n", timeout=60)
@@ -91,8 +96,10 @@ def immutable(home: Path):
 
     probe = home.parent / "probe"
     probe.write_text("x")
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(probe)],
-                                                         capture_output=True).returncode != 0:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0
+    ):
         pytest.skip("chattr +i is not available here (needs root on ext4)")
     subprocess.run(["chattr", "-i", str(probe)])
     yield lock_down, lambda: [subprocess.run(["chattr", "-i", p]) for p in made]
@@ -127,11 +134,20 @@ def test_store_locked_by_another_process_longer_than_the_run(child, cli, tmp_pat
 
     autolog.init("rel", "create-the-store").close()  # the store exists, as on any used home
     fresh_session()
-    locker = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"c = sqlite3.connect({str(home / 'autolog.db')!r}, isolation_level=None)\n"
-        "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.readline()\n")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time\n"
+                f"c = sqlite3.connect({str(home / 'autolog.db')!r}, isolation_level=None)\n"
+                "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.readline()\n"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert locker.stdout.readline().strip() == "locked"
         code = """
@@ -163,15 +179,16 @@ def test_store_locked_by_another_process_longer_than_the_run(child, cli, tmp_pat
 def small_tmpfs(tmp_path: Path):
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mount
     subprocess.run(["umount", "-l", str(mount)])
 
 
-def test_home_on_a_full_disk_keeps_what_fits_and_says_what_was_lost(child, cli, small_tmpfs: Path,
-                                                                     monkeypatch) -> None:
+def test_home_on_a_full_disk_keeps_what_fits_and_says_what_was_lost(child, cli, small_tmpfs: Path, monkeypatch) -> None:
     """The home (store, journal, staging) and the checkpoints share a small tmpfs that fills up mid-run."""
     home = small_tmpfs / "home"
     monkeypatch.setenv("AUTOLOG_HOME", str(home))

@@ -10,17 +10,22 @@ pytestmark = pytest.mark.s3
 
 def test_registered_model_round_trips_through_s3(run_py, tmp_path, s3_uri):
     weights = tmp_path / "weights.bin"
-    model_id = run_py(f"""
+    model_id = (
+        run_py(f"""
         import autolog
         open({str(weights)!r}, "wb").write(bytes(range(256)) * 4096)
         task = autolog.init("s3", "train", output_uri={s3_uri!r})
         model = task.register_model({str(weights)!r}, framework="custom")
         task.close()
         print(model.id)
-    """).stdout.strip().splitlines()[-1]
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     weights.unlink()
     cache = tmp_path / "clean-cache"
-    out = run_py(f"""
+    out = run_py(
+        f"""
         import autolog
         model = autolog.Model.get({model_id!r})
         assert model.uri.startswith({s3_uri!r}), model.uri
@@ -28,13 +33,16 @@ def test_registered_model_round_trips_through_s3(run_py, tmp_path, s3_uri):
         assert path.startswith({str(cache)!r}), path
         assert open(path, "rb").read() == bytes(range(256)) * 4096
         print("ok")
-    """, env={"AUTOLOG_CACHE_DIR": str(cache)})
+    """,
+        env={"AUTOLOG_CACHE_DIR": str(cache)},
+    )
     assert out.stdout.strip().endswith("ok")
 
 
 def test_folder_model_round_trips_through_s3(run_py, tmp_path, s3_uri):
     folder = tmp_path / "saved_model"
-    model_id = run_py(f"""
+    model_id = (
+        run_py(f"""
         import os, autolog
         os.makedirs({str(folder / "variables")!r})
         open({str(folder / "saved_model.pb")!r}, "wb").write(b"graph")
@@ -43,17 +51,23 @@ def test_folder_model_round_trips_through_s3(run_py, tmp_path, s3_uri):
         model = task.register_model({str(folder)!r}, framework="tensorflow")
         task.close()
         print(model.id)
-    """).stdout.strip().splitlines()[-1]
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     import shutil
 
     shutil.rmtree(folder)
     cache = tmp_path / "clean-cache"
-    run_py(f"""
+    run_py(
+        f"""
         import os, autolog
         path = autolog.Model.get({model_id!r}).get_local_copy()
         assert open(os.path.join(path, "saved_model.pb"), "rb").read() == b"graph"
         assert open(os.path.join(path, "variables", "v.data"), "rb").read() == b"values" * 1000
-    """, env={"AUTOLOG_CACHE_DIR": str(cache)})
+    """,
+        env={"AUTOLOG_CACHE_DIR": str(cache)},
+    )
 
 
 def test_corrupted_s3_copy_is_an_error_naming_the_artifact(run_py, tmp_path, s3_uri):
@@ -66,9 +80,13 @@ def test_corrupted_s3_copy_is_an_error_naming_the_artifact(run_py, tmp_path, s3_
     assert art.uri.startswith(s3_uri)
     with fsspec.open(art.uri, "wb") as fh:
         fh.write(b'{"cat": 1, "dog": 0}')
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import autolog
         autolog.Task.get_task({task.id!r}).artifacts["labels"].get()
-    """, check=False, env={"AUTOLOG_CACHE_DIR": str(tmp_path / "clean-cache")})
+    """,
+        check=False,
+        env={"AUTOLOG_CACHE_DIR": str(tmp_path / "clean-cache")},
+    )
     assert proc.returncode != 0
     assert "IntegrityError" in proc.stderr and "artifact 'labels'" in proc.stderr, proc.stderr

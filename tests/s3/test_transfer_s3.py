@@ -15,15 +15,20 @@ def test_a_large_model_is_fetched_in_ranged_parts_and_arrives_intact(run_py, tmp
     """A user's second program fetches a 70 MiB snapshot with a clean cache: three ranged parts (32 + 32 + 6
     MiB, the last one short), written at their offsets, give back the bytes saved."""
     weights = tmp_path / "weights.bin"
-    model_id = run_py(f"""
+    model_id = (
+        run_py(f"""
         import os, autolog
         open({str(weights)!r}, "wb").write(os.urandom(70 * 2**20))
         task = autolog.init("s3", "train", output_uri={s3_uri!r})
         print(task.register_model({str(weights)!r}, framework="custom").id)
-    """).stdout.strip().splitlines()[-1]
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     expected = weights.read_bytes()
     weights.unlink()
-    out = run_py(f"""
+    out = run_py(
+        f"""
         import s3fs, autolog
         ranges = []
         original = s3fs.S3FileSystem._cat_file
@@ -34,7 +39,9 @@ def test_a_large_model_is_fetched_in_ranged_parts_and_arrives_intact(run_py, tmp
         path = autolog.Model.get({model_id!r}).get_local_copy()
         print(sorted(ranges))
         print(path)
-    """, env={"AUTOLOG_CACHE_DIR": str(tmp_path / "clean-cache")})
+    """,
+        env={"AUTOLOG_CACHE_DIR": str(tmp_path / "clean-cache")},
+    )
     ranges_line, path = out.stdout.strip().splitlines()[-2:]
     mib = 2**20
     assert ranges_line == str([(0, 32 * mib), (32 * mib, 64 * mib), (64 * mib, 70 * mib)])
@@ -68,8 +75,9 @@ def test_ranged_download_round_trips(small_parts, s3_object, tmp_path: Path) -> 
     assert target.read_bytes() == data
 
 
-def test_a_part_that_fails_removes_the_half_written_file(small_parts, s3_object, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_part_that_fails_removes_the_half_written_file(
+    small_parts, s3_object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The connection drops on one part (fault injected on the third range): an error naming the object, the
     bytes and the cause reaches the caller, and no half-written file is left where it expects a whole one."""
     storage, uri, _data = s3_object
@@ -82,14 +90,18 @@ def test_a_part_that_fails_removes_the_half_written_file(small_parts, s3_object,
 
     monkeypatch.setattr(type(storage.fs), "_cat_file", flaky)
     target = tmp_path / "copy.bin"
-    with pytest.raises(OSError, match=r"obj\.bin: downloading bytes 2097152-3145728 failed: "
-                                      r"ConnectionResetError: connection reset"):
+    with pytest.raises(
+        OSError,
+        match=r"obj\.bin: downloading bytes 2097152-3145728 failed: "
+        r"ConnectionResetError: connection reset",
+    ):
         storage.get(uri, str(target), False)
     assert not target.exists()
 
 
-def test_an_object_replaced_during_the_download_is_an_error(small_parts, s3_object, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_object_replaced_during_the_download_is_an_error(
+    small_parts, s3_object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another writer replaces the object by a shorter one between the size query and the parts: the
     short part is an error naming the object, never a file of mixed or missing bytes."""
     storage, uri, data = s3_object

@@ -42,8 +42,14 @@ def autolog_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 
     otherwise put first on sys.path)."""
     import tempfile
 
-    return subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, cwd=tempfile.gettempdir())
+    return subprocess.run(
+        [sys.executable, "-m", "autolog", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        cwd=tempfile.gettempdir(),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +70,18 @@ def postgres_url():
     root = Path(tempfile.mkdtemp(prefix="autolog-security-pg-"))
     os.chmod(root, 0o755)
     port = os.environ.get("AUTOLOG_TEST_POSTGRES_PORT") or str(free_port())
-    proc = subprocess.run(["bash", str(_ROOT / ".ci" / "start-postgres.sh"), str(root / "cluster")],
-                          capture_output=True, text=True, env={**os.environ, "AUTOLOG_TEST_POSTGRES_PORT": port},
-                          timeout=120)
+    proc = subprocess.run(
+        ["bash", str(_ROOT / ".ci" / "start-postgres.sh"), str(root / "cluster")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AUTOLOG_TEST_POSTGRES_PORT": port},
+        timeout=120,
+    )
     if proc.returncode != 0:
         pytest.fail(f".ci/start-postgres.sh failed:\n{proc.stderr}")
-    found = dict(line[len("export "):].split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export "))
+    found = dict(
+        line[len("export ") :].split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export ")
+    )
     time.sleep(0.2)
     try:
         yield found["AUTOLOG_TEST_POSTGRES_URL"]

@@ -55,8 +55,12 @@ def _flip_keeping_size_and_mtime(path: Path, data: bytes) -> None:
 
 
 def test_flipped_swapped_and_folder_entries_are_detected(run_py, tmp_path: Path) -> None:
-    ids = _register(run_py, tmp_path, {"a.pt": b"AAAA-weights", "b.pt": b"BBBB-weights"},
-                    folder={"model.bin": b"folder weights", "config.json": b"{}"})
+    ids = _register(
+        run_py,
+        tmp_path,
+        {"a.pt": b"AAAA-weights", "b.pt": b"BBBB-weights"},
+        folder={"model.bin": b"folder weights", "config.json": b"{}"},
+    )
     paths, _ = _fetch(run_py, ids)
     a, b, ckpt = Path(paths[0]), Path(paths[1]), Path(paths[2])
     # Entries are read-only files.
@@ -93,8 +97,8 @@ def test_flipped_swapped_and_folder_entries_are_detected(run_py, tmp_path: Path)
 
 def test_same_bytes_under_two_names_keep_both_paths(run_py, tmp_path: Path) -> None:
     ids = _register(run_py, tmp_path, {"best.pt": b"same weights", "last.pt": b"same weights"})
-    best, = _fetch(run_py, ids[:1])[0]
-    last, = _fetch(run_py, ids[1:])[0]
+    (best,) = _fetch(run_py, ids[:1])[0]
+    (last,) = _fetch(run_py, ids[1:])[0]
     assert Path(best).name == "best.pt" and Path(last).name == "last.pt"
     assert Path(best).read_bytes() == b"same weights" == Path(last).read_bytes()
     again, stderr = _fetch(run_py, ids)

@@ -24,13 +24,14 @@ ENV_CASES = [
 
 
 @pytest.mark.parametrize("case, var, value, why", ENV_CASES, ids=[c[0] for c in ENV_CASES])
-def test_bad_environment_setting_is_named_at_init(case: str, var: str, value: str, why: str,
-                                                  monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+def test_bad_environment_setting_is_named_at_init(
+    case: str, var: str, value: str, why: str, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
     monkeypatch.setenv(var, value)
     with pytest.raises(autolog.ConfigError) as raised:
         autolog.init("p", "t")
     message = str(raised.value)
-    key = var[len("AUTOLOG_"):].lower()
+    key = var[len("AUTOLOG_") :].lower()
     assert f"environment variable {var}" in message and key in message and why in message, message
     assert not Path("/nonexistent/dir").exists()
 
@@ -48,8 +49,9 @@ FILE_CASES = [
 
 
 @pytest.mark.parametrize("line, key, why", FILE_CASES, ids=[c[0] for c in FILE_CASES])
-def test_bad_config_file_value_is_named_at_init(line: str, key: str, why: str, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_bad_config_file_value_is_named_at_init(
+    line: str, key: str, why: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text(line + "\n")
     monkeypatch.setenv("AUTOLOG_CONFIG", str(config))

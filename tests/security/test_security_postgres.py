@@ -12,7 +12,8 @@ pytestmark = pytest.mark.postgres
 
 def test_long_project_task_and_framework_names_keep_every_row(run_py, pg_database: str) -> None:
     project, name, framework = "p" * 300, "t" * 300, "f" * 100
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import json, autolog
         task = autolog.init({project!r}, {name!r}, tags=["x" * 300])
         for i in range(3):
@@ -24,7 +25,9 @@ def test_long_project_task_and_framework_names_keep_every_row(run_py, pg_databas
                           "models": [m.name[-1] for m in found.models["output"]],
                           "framework": found.models["output"][0].framework,
                           "by_project": len(autolog.Model.query(project={project!r}))}}))
-    """, env={"AUTOLOG_TRACKING_URI": pg_database})
+    """,
+        env={"AUTOLOG_TRACKING_URI": pg_database},
+    )
     assert "internal error" not in proc.stderr, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["found"] == out["id"] and out["tags"] == ["x" * 300]
@@ -39,15 +42,22 @@ def test_a_version_1_store_is_migrated_to_text(run_py, pg_database: str) -> None
         conn.execute("ALTER TABLE tasks ALTER COLUMN project TYPE VARCHAR(255), ALTER COLUMN name TYPE VARCHAR(255)")
         conn.execute("ALTER TABLE models ALTER COLUMN framework TYPE VARCHAR(64)")
         conn.execute("UPDATE autolog_meta SET value = '1' WHERE key = 'schema_version'")
-    proc = run_py(f"""
+    proc = run_py(
+        f"""
         import autolog
         autolog.init({"q" * 300!r}, "t").close()
         print(autolog.Task.get_task(project={"q" * 300!r}).name)
-    """, env={"AUTOLOG_TRACKING_URI": pg_database})
+    """,
+        env={"AUTOLOG_TRACKING_URI": pg_database},
+    )
     assert proc.stdout.strip() == "t"
     with psycopg.connect(pg_database) as conn:
-        types = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                  "table_name = 'tasks' AND column_name IN ('project', 'name')").fetchall())
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                "table_name = 'tasks' AND column_name IN ('project', 'name')"
+            ).fetchall()
+        )
         version = conn.execute("SELECT value FROM autolog_meta WHERE key = 'schema_version'").fetchone()[0]
     assert types == {"project": "text", "name": "text"} and int(version) >= 2
 
@@ -65,14 +75,18 @@ def test_newer_schema_error_masks_the_password(run_py, pg_database: str) -> None
     assert cli.returncode != 0
     assert "schema version 999" in cli.stderr and "postgres:***@" in cli.stderr, cli.stderr
     assert "hunter2" not in cli.stderr + cli.stdout
-    proc = run_py("""
+    proc = run_py(
+        """
         import autolog
         task = autolog.init("p", "t")
         try:
             task.models
         except autolog.AutologError as exc:
             print("error:", exc)
-    """, env={"AUTOLOG_TRACKING_URI": with_password, "AUTOLOG_STRICT": "0"}, check=False)
+    """,
+        env={"AUTOLOG_TRACKING_URI": with_password, "AUTOLOG_STRICT": "0"},
+        check=False,
+    )
     assert "error:" in proc.stdout and "schema version 999" in proc.stdout, proc.stdout + proc.stderr
     assert "hunter2" not in proc.stdout + proc.stderr
 
@@ -157,9 +171,15 @@ def test_store_lost_mid_run_fails_reads_in_seconds_even_behind_queued_writes(pg_
         else:
             print("returned", round(time.monotonic() - started, 1), flush=True)
     """)
-    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                             env={**os.environ, "AUTOLOG_TRACKING_URI": url, "AUTOLOG_STRICT": "0"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "AUTOLOG_TRACKING_URI": url, "AUTOLOG_STRICT": "0"},
+    )
     try:
         assert child.stdout.readline().strip() == "ready"
         proxy.cut()
@@ -180,5 +200,6 @@ def test_a_store_the_server_refuses_is_one_clear_line(postgres_url: str) -> None
     cli = autolog_cli("tasks", env={"AUTOLOG_TRACKING_URI": url})
     assert cli.returncode == 1
     lines = cli.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot reach the metadata store" in lines[0] and "no_such_database" in lines[0], \
+    assert len(lines) == 1 and "cannot reach the metadata store" in lines[0] and "no_such_database" in lines[0], (
         cli.stderr
+    )

@@ -13,12 +13,13 @@ from .conftest import all_files, autolog_cli, free_port
 
 
 @pytest.mark.s3
-def test_credentials_in_output_uri_are_never_stored_or_printed(run_py, home: Path, s3_server: dict, s3_uri: str,
-                                                              tmp_path: Path) -> None:
+def test_credentials_in_output_uri_are_never_stored_or_printed(
+    run_py, home: Path, s3_server: dict, s3_uri: str, tmp_path: Path
+) -> None:
     key, secret = s3_server["key"], s3_server["secret"]
     if not secret:
         pytest.skip("the S3 server takes no credentials: nothing to leak")
-    bucket_and_prefix = s3_uri[len("s3://"):]
+    bucket_and_prefix = s3_uri[len("s3://") :]
     # A signed-URL style token as well: it must not survive either.
     with_creds = f"s3://{key}:{secret}@{bucket_and_prefix}?X-Amz-Signature=SIGNATURE-TOKEN-123"
     proc = run_py(f"""
@@ -63,7 +64,8 @@ def test_store_unreachable_cli_one_line_and_api_error_in_seconds(run_py, tmp_pat
     assert "hunter2" not in cli.stderr + cli.stdout and "Traceback" not in cli.stderr
     assert cli_seconds < 15, cli_seconds
 
-    proc = run_py("""
+    proc = run_py(
+        """
         import time, autolog
         task = autolog.init("p", "t")
         started = time.monotonic()
@@ -71,7 +73,10 @@ def test_store_unreachable_cli_one_line_and_api_error_in_seconds(run_py, tmp_pat
             task.models
         except autolog.StoreUnavailableError as exc:
             print("StoreUnavailableError", round(time.monotonic() - started, 1), exc)
-    """, env={**env, "AUTOLOG_STRICT": "0"}, check=False)
+    """,
+        env={**env, "AUTOLOG_STRICT": "0"},
+        check=False,
+    )
     assert "StoreUnavailableError" in proc.stdout, proc.stdout + proc.stderr
     seconds = float(proc.stdout.split()[1])
     assert seconds < 15, seconds
@@ -80,8 +85,11 @@ def test_store_unreachable_cli_one_line_and_api_error_in_seconds(run_py, tmp_pat
 
 def test_tracking_password_is_masked_in_every_error(run_py, tmp_path: Path) -> None:
     """Errors that show a tracking URL (bad scheme, missing driver, bad SQLite folder) mask its password."""
-    for url in ("nosuchdb://bob:pw-secret-1@h/db", "mysql+nosuchdriver://bob:pw-secret-1@h/db",
-                "mysql://bob:pw-secret-1@h/db"):
+    for url in (
+        "nosuchdb://bob:pw-secret-1@h/db",
+        "mysql+nosuchdriver://bob:pw-secret-1@h/db",
+        "mysql://bob:pw-secret-1@h/db",
+    ):
         cli = autolog_cli("tasks", env={"AUTOLOG_TRACKING_URI": url})
         assert cli.returncode != 0
         assert len(cli.stderr.strip().splitlines()) == 1, cli.stderr
@@ -96,8 +104,9 @@ def test_redaction_rules() -> None:
     assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
     assert redact("https://TOKEN@github.com/x") == "https://***@github.com/x"
     assert redact("/plain/path") == "/plain/path"
-    assert json.dumps(redact_text("at postgresql://u:pw@h/db and s3://k:s@b")) == \
-        json.dumps("at postgresql://u:***@h/db and s3://k:***@b")
+    assert json.dumps(redact_text("at postgresql://u:pw@h/db and s3://k:s@b")) == json.dumps(
+        "at postgresql://u:***@h/db and s3://k:***@b"
+    )
 
 
 def test_sqlite_store_that_cannot_be_opened_is_store_unavailable(run_py, tmp_path: Path) -> None:
@@ -107,12 +116,16 @@ def test_sqlite_store_that_cannot_be_opened_is_store_unavailable(run_py, tmp_pat
     cli = autolog_cli("tasks", env=env)
     assert cli.returncode == 1 and len(cli.stderr.strip().splitlines()) == 1, cli.stderr
     assert "unable to open database file" in cli.stderr
-    proc = run_py("""
+    proc = run_py(
+        """
         import autolog
         task = autolog.init("p", "t")
         try:
             task.models
         except autolog.StoreUnavailableError as exc:
             print("StoreUnavailableError:", exc)
-    """, env=env, check=False)
+    """,
+        env=env,
+        check=False,
+    )
     assert "StoreUnavailableError:" in proc.stdout, proc.stdout + proc.stderr

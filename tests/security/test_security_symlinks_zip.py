@@ -23,11 +23,11 @@ def _folder_with_links(tmp_path: Path) -> Path:
     (folder / "sub").mkdir(parents=True)
     (folder / "weights.bin").write_bytes(b"real weights")
     (folder / "sub" / "config.json").write_bytes(b'{"layers": 2}')
-    os.symlink(outside / "passwd", folder / "leak-file")                # absolute link out
-    os.symlink("../../private/dir", folder / "leak-dir")                # relative link to a folder out
-    os.symlink("weights.bin", folder / "alias.bin")                     # link inside: keeps working
-    os.symlink("sub", folder / "sub-alias")                             # folder link inside: keeps working
-    os.symlink("missing-target", folder / "dangling")                   # points nowhere
+    os.symlink(outside / "passwd", folder / "leak-file")  # absolute link out
+    os.symlink("../../private/dir", folder / "leak-dir")  # relative link to a folder out
+    os.symlink("weights.bin", folder / "alias.bin")  # link inside: keeps working
+    os.symlink("sub", folder / "sub-alias")  # folder link inside: keeps working
+    os.symlink("missing-target", folder / "dangling")  # points nowhere
     return folder
 
 
@@ -51,8 +51,12 @@ def test_links_out_of_an_uploaded_folder_are_skipped_with_a_warning(run_py, home
         print(json.dumps(out))
     """)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    expected = {"weights.bin": "real weights", "alias.bin": "real weights", "sub/config.json": '{"layers": 2}',
-                "sub-alias/config.json": '{"layers": 2}'}
+    expected = {
+        "weights.bin": "real weights",
+        "alias.bin": "real weights",
+        "sub/config.json": '{"layers": 2}',
+        "sub-alias/config.json": '{"layers": 2}',
+    }
     assert result["model"] == expected
     assert result["artifact"] == expected
     # One warning per link skipped, naming it (the model and the artifact read the same folder).

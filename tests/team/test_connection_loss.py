@@ -49,8 +49,14 @@ PROGRAM = textwrap.dedent("""
 def test_saves_during_a_server_restart_lose_no_record(own_postgres, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("AUTOLOG_TRACKING_URI", own_postgres.url)
     env = {**os.environ, "AUTOLOG_STRICT": "1"}
-    child = subprocess.Popen([sys.executable, "-c", PROGRAM, str(tmp_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", PROGRAM, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
 
     def wait_for(name: str) -> None:
         deadline = time.monotonic() + 120

@@ -29,10 +29,12 @@ def _version_and_indexes(url: str) -> tuple[int, set[str]]:
     engine = _engine(url)
     try:
         with engine.connect() as conn:
-            version = int(conn.execute(sa.text("SELECT value FROM autolog_meta WHERE key = 'schema_version'"))
-                          .scalar_one())
-            names = {ix["name"] for table in ("tasks", "models", "artifacts")
-                     for ix in sa.inspect(conn).get_indexes(table)}
+            version = int(
+                conn.execute(sa.text("SELECT value FROM autolog_meta WHERE key = 'schema_version'")).scalar_one()
+            )
+            names = {
+                ix["name"] for table in ("tasks", "models", "artifacts") for ix in sa.inspect(conn).get_indexes(table)
+            }
     finally:
         engine.dispose()
     return version, names
@@ -58,8 +60,7 @@ def test_a_v1_store_opens_upgrades_and_keeps_its_records(home: Path, run_py, tmp
 
     version, indexes = _version_and_indexes(url)
     assert version == schema.SCHEMA_VERSION
-    assert {"ix_models_created", "ix_models_task_created", "ix_tasks_started",
-            "ix_models_upload_state"} <= indexes
+    assert {"ix_models_created", "ix_models_task_created", "ix_tasks_started", "ix_models_upload_state"} <= indexes
 
     # new records go in next to the old ones, from a new process, and the CLI reads both
     from autolog_state import reset_for_tests
@@ -71,8 +72,13 @@ def test_a_v1_store_opens_upgrades_and_keeps_its_records(home: Path, run_py, tmp
             open("new.bin", "wb").write(b"new")
             task.register_model("new.bin")
     """)
-    proc = subprocess.run([sys.executable, "-m", "autolog", "lineage", MODEL, "--json"], capture_output=True,
-                          text=True, check=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", "lineage", MODEL, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     assert json.loads(proc.stdout)["producer"]["task"]["id"] == PRODUCER
     assert len(autolog.Model.query(project="legacy")) == 2
 
@@ -93,16 +99,20 @@ OPENER = textwrap.dedent("""
 
 def _open_at_once(url: str, processes: int, cwd: Path) -> None:
     start = time.time() + 4  # every process has imported SQLAlchemy and connected by then, even on a busy machine
-    procs = [subprocess.Popen([sys.executable, "-c", OPENER, url, str(start)], stderr=subprocess.PIPE, text=True,
-                              cwd=cwd)  # not the checkout: the installed autolog
-             for _ in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, url, str(start)], stderr=subprocess.PIPE, text=True, cwd=cwd
+        )  # not the checkout: the installed autolog
+        for _ in range(processes)
+    ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(errors)
 
 
 @pytest.mark.parametrize("existing", ["v1", "new"])
-def test_processes_creating_or_upgrading_the_store_at_once_cannot_corrupt_it(home: Path, existing: str,
-                                                                            tmp_path: Path) -> None:
+def test_processes_creating_or_upgrading_the_store_at_once_cannot_corrupt_it(
+    home: Path, existing: str, tmp_path: Path
+) -> None:
     url = _store_url(home)
     if existing == "v1":
         build_v1(url)

@@ -59,8 +59,9 @@ def test_pages_of_tasks_and_models_are_cut_in_the_database(filled: dict, stateme
     models = autolog.Model.query(task_id=filled["heavy_task"])
     assert len(models) == filled["heavy_task_models"]
     statements.clear()
-    assert [m.id for m in autolog.Model.query(task_id=filled["heavy_task"], limit=10, offset=5)] == \
-        [m.id for m in models[5:15]]
+    assert [m.id for m in autolog.Model.query(task_id=filled["heavy_task"], limit=10, offset=5)] == [
+        m.id for m in models[5:15]
+    ]
     assert "LIMIT" in statements[0]
     in_project = autolog.Model.query(project="project-0")
     assert [m.id for m in autolog.Model.query(project="project-0", limit=7)] == [m.id for m in in_project[:7]]
@@ -89,8 +90,13 @@ def test_tag_filters_run_in_sql_and_stay_exact(filled: dict, statements: list[st
 
 def test_cli_limit_and_a_twenty_generation_lineage(filled: dict) -> None:
     def cli(*args: str):
-        proc = subprocess.run([sys.executable, "-m", "autolog", *args], capture_output=True, text=True, check=True,
-                              cwd=Path(load_settings().home))
+        proc = subprocess.run(
+            [sys.executable, "-m", "autolog", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(load_settings().home),
+        )
         return json.loads(proc.stdout)
 
     assert len(cli("models", "--json")) == 50
@@ -110,6 +116,11 @@ def test_cli_limit_and_a_twenty_generation_lineage(filled: dict) -> None:
 
 def test_id_prefixes_resolve_through_the_index(filled: dict) -> None:
     model_id = filled["chain_model"]
-    proc = subprocess.run([sys.executable, "-m", "autolog", "show", model_id[:10], "--json"], capture_output=True,
-                          text=True, check=True, cwd=Path(load_settings().home))
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", "show", model_id[:10], "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(load_settings().home),
+    )
     assert json.loads(proc.stdout)["id"] == model_id

@@ -30,8 +30,15 @@ def require() -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 TRAIN = """
     import os, pickle, sys
@@ -117,8 +124,14 @@ class Server:
     def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "autolog", "ui", "--port", str(self.port), *args],
-                                     env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autolog", "ui", "--port", str(self.port), *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
@@ -149,16 +162,32 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ui-site")
     work, out = root / "work", root / "remote"
     work.mkdir()
-    env = {**os.environ, "AUTOLOG_HOME": str(root / "home"), "XDG_CONFIG_HOME": str(root / "xdg"),
-           "AUTOLOG_STRICT": "1"}
-    for var in ("AUTOLOG_CONFIG", "AUTOLOG_TRACKING_URI", "AUTOLOG_DEFAULT_OUTPUT_URI", "AUTOLOG_CACHE_DIR",
-                "AUTOLOG_DISABLE", "RANK"):
+    env = {
+        **os.environ,
+        "AUTOLOG_HOME": str(root / "home"),
+        "XDG_CONFIG_HOME": str(root / "xdg"),
+        "AUTOLOG_STRICT": "1",
+    }
+    for var in (
+        "AUTOLOG_CONFIG",
+        "AUTOLOG_TRACKING_URI",
+        "AUTOLOG_DEFAULT_OUTPUT_URI",
+        "AUTOLOG_CACHE_DIR",
+        "AUTOLOG_DISABLE",
+        "RANK",
+    ):
         env.pop(var, None)
     marker = root / "UNPICKLED"
 
     def run(code: str, *args: str) -> str:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
-                              cwd=work, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, f"user program failed:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout.strip().splitlines()[-1]
 
@@ -168,8 +197,17 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     assert not marker.exists()
     server = Server(env, work)
     try:
-        yield {"url": server.url, "env": env, "work": work, "out": out, "train": train, "finetune": finetune,
-               "local": local, "marker": marker, "root": root}
+        yield {
+            "url": server.url,
+            "env": env,
+            "work": work,
+            "out": out,
+            "train": train,
+            "finetune": finetune,
+            "local": local,
+            "marker": marker,
+            "root": root,
+        }
     finally:
         server.stop()
 
@@ -177,9 +215,17 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def records(site):
     """The records the pipeline made, read through the CLI's JSON (ids of models and artifacts)."""
+
     def show(task_id: str) -> dict:
-        proc = subprocess.run([sys.executable, "-m", "autolog", "show", task_id, "--json"], capture_output=True,
-                              text=True, env=site["env"], cwd=site["work"], timeout=120, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "autolog", "show", task_id, "--json"],
+            capture_output=True,
+            text=True,
+            env=site["env"],
+            cwd=site["work"],
+            timeout=120,
+            check=True,
+        )
         return json.loads(proc.stdout)
 
     return {"train": show(site["train"]), "finetune": show(site["finetune"]), "local": show(site["local"])}
@@ -211,7 +257,9 @@ def page(browser):
 
 @pytest.fixture(scope="session")
 def shots() -> Path:
-    folder = Path(os.environ.get("AUTOLOG_TEST_UI_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" /
-                  "ui-screenshots")
+    folder = Path(
+        os.environ.get("AUTOLOG_TEST_UI_SCREENSHOTS")
+        or Path(__file__).resolve().parents[2] / "build" / "ui-screenshots"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder

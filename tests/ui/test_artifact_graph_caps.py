@@ -22,21 +22,42 @@ def test_artifact_neighbourhoods_collapse_and_depth_bounds_them(tmp_path) -> Non
     now = time.time()
 
     def task(name: str, n: int) -> dict:
-        return {"id": uuid.uuid4().hex, "project": "caps", "name": name, "status": "completed", "tags": "[]",
-                "started": now + n, "ended": now + n + 1}
+        return {
+            "id": uuid.uuid4().hex,
+            "project": "caps",
+            "name": name,
+            "status": "completed",
+            "tags": "[]",
+            "started": now + n,
+            "ended": now + n + 1,
+        }
 
     def artifact(task_id: str, seq: int) -> dict:
-        return {"id": uuid.uuid4().hex, "task_id": task_id, "seq": seq, "name": f"part-{seq}", "type": "json",
-                "file_name": f"part-{seq}.json", "size": 2, "hash": uuid.uuid4().hex * 2, "metadata": "{}",
-                "created": now + seq, "replaced": False, "upload_state": "done"}
+        return {
+            "id": uuid.uuid4().hex,
+            "task_id": task_id,
+            "seq": seq,
+            "name": f"part-{seq}",
+            "type": "json",
+            "file_name": f"part-{seq}.json",
+            "size": 2,
+            "hash": uuid.uuid4().hex * 2,
+            "metadata": "{}",
+            "created": now + seq,
+            "replaced": False,
+            "upload_state": "done",
+        }
 
     source, hungry = task("source", 0), task("hungry", 1)
     readers = [task(f"reader-{n}", 2 + n) for n in range(30)]
     parts = [artifact(source["id"], seq) for seq in range(20)]
-    links = [{"task_id": r["id"], "artifact_id": parts[0]["id"], "seq": 1, "created": now + n}
-             for n, r in enumerate(readers)]
-    links += [{"task_id": hungry["id"], "artifact_id": a["id"], "seq": n + 1, "created": now + 100 + n}
-              for n, a in enumerate(parts)]
+    links = [
+        {"task_id": r["id"], "artifact_id": parts[0]["id"], "seq": 1, "created": now + n} for n, r in enumerate(readers)
+    ]
+    links += [
+        {"task_id": hungry["id"], "artifact_id": a["id"], "seq": n + 1, "created": now + 100 + n}
+        for n, a in enumerate(parts)
+    ]
     with store.engine.begin() as conn:
         conn.execute(schema.tasks.insert(), [source, hungry, *readers])
         conn.execute(schema.artifacts.insert(), parts)

@@ -72,15 +72,31 @@ def chain(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ui-data-lineage")
     work, out = root / "work", root / "remote"
     work.mkdir()
-    env = {**os.environ, "AUTOLOG_HOME": str(root / "home"), "XDG_CONFIG_HOME": str(root / "xdg"),
-           "AUTOLOG_STRICT": "1"}
-    for var in ("AUTOLOG_CONFIG", "AUTOLOG_TRACKING_URI", "AUTOLOG_DEFAULT_OUTPUT_URI", "AUTOLOG_CACHE_DIR",
-                "AUTOLOG_DISABLE", "RANK"):
+    env = {
+        **os.environ,
+        "AUTOLOG_HOME": str(root / "home"),
+        "XDG_CONFIG_HOME": str(root / "xdg"),
+        "AUTOLOG_STRICT": "1",
+    }
+    for var in (
+        "AUTOLOG_CONFIG",
+        "AUTOLOG_TRACKING_URI",
+        "AUTOLOG_DEFAULT_OUTPUT_URI",
+        "AUTOLOG_CACHE_DIR",
+        "AUTOLOG_DISABLE",
+        "RANK",
+    ):
         env.pop(var, None)
 
     def run(code: str, *args: str) -> str:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
-                              cwd=work, env=env, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env=env,
+            timeout=300,
+        )
         assert proc.returncode == 0, f"user program failed:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout.strip().splitlines()[-1]
 
@@ -89,15 +105,29 @@ def chain(tmp_path_factory: pytest.TempPathFactory):
     finetune = run(FINETUNE, str(out))
     server = Server(env, work)
     try:
-        yield {"url": server.url, "env": env, "work": work, "run": run, "prepare": prepare, "train": train,
-               "finetune": finetune}
+        yield {
+            "url": server.url,
+            "env": env,
+            "work": work,
+            "run": run,
+            "prepare": prepare,
+            "train": train,
+            "finetune": finetune,
+        }
     finally:
         server.stop()
 
 
 def _cli(chain: dict, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "autolog", *args, "--json"], capture_output=True, text=True,
-                          env=chain["env"], cwd=chain["work"], timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=chain["env"],
+        cwd=chain["work"],
+        timeout=120,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -124,11 +154,14 @@ def test_lineage_graph_runs_from_the_data_artifact_to_the_fine_tune(chain, page,
 
     page.goto(f"{chain['url']}/model/{ckpt}")
     page.wait_for_selector("#lineage[data-ready='1']")
-    nodes = {n.get_attribute("data-id"): n.get_attribute("data-kind")
-             for n in page.locator("#lineage-svg a.node").all()}
+    nodes = {
+        n.get_attribute("data-id"): n.get_attribute("data-kind") for n in page.locator("#lineage-svg a.node").all()
+    }
     assert {a: "task", art: "artifact", b: "task", model: "model", c: "task"}.items() <= nodes.items()
-    edges = {(p.get_attribute("data-source"), p.get_attribute("data-target"), p.get_attribute("data-kind"))
-             for p in page.locator("#lineage-svg path.edge").all()}
+    edges = {
+        (p.get_attribute("data-source"), p.get_attribute("data-target"), p.get_attribute("data-kind"))
+        for p in page.locator("#lineage-svg path.edge").all()
+    }
     assert {(a, art, "produced"), (art, b, "used"), (b, model, "produced"), (model, c, "loaded")} <= edges
     x = {n: page.locator(f"#lineage-svg a.node[data-id='{n}'] rect").bounding_box()["x"] for n in (a, art, b, model, c)}
     assert x[a] < x[art] < x[b] < x[model] < x[c], x

@@ -12,8 +12,9 @@ import pytest
 
 @pytest.mark.skipif(importlib.util.find_spec("starlette") is not None, reason="the ui extra is installed here")
 def test_ui_without_the_extra_names_it(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "autolog", "ui", "--port", "9"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autolog", "ui", "--port", "9"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert proc.returncode != 0
     assert "pip install 'autolog[ui]'" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -26,8 +26,14 @@ RUNNING = """
 
 def test_running_task_updates_without_reload(site, page, shots) -> None:
     go = site["root"] / "live-go"
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(RUNNING), str(go)], env=site["env"],
-                            cwd=site["work"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(RUNNING), str(go)],
+        env=site["env"],
+        cwd=site["work"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         task_id = proc.stdout.readline().strip()
         assert len(task_id) == 32, proc.stderr.read()

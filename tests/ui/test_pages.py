@@ -45,8 +45,10 @@ def test_task_table_lists_both_tasks(site, page, shots: Path) -> None:
     page.goto(site["url"] + "/?status=failed")
     assert "No task matches" in page.locator("#tasks").inner_text()
     page.goto(site["url"] + "/?project=demo&sort=name&dir=asc")
-    assert [r.get_attribute("data-id") for r in page.locator("#tasks tbody tr").all()] == [site["finetune"],
-                                                                                          site["train"]]
+    assert [r.get_attribute("data-id") for r in page.locator("#tasks tbody tr").all()] == [
+        site["finetune"],
+        site["train"],
+    ]
 
 
 def test_artifacts_tab_shows_input_model_with_link_to_its_producer(site, records, page, shots: Path) -> None:
@@ -83,14 +85,18 @@ def test_lineage_graph_connects_both_tasks_through_the_checkpoint(site, records,
     page.wait_for_selector("#lineage[data-ready='1']")
     nodes = {a.get_attribute("data-id") for a in page.locator("#lineage-svg a.node").all()}
     assert {f"t:{site['train']}", f"m:{ckpt['id']}", f"t:{site['finetune']}", f"m:{finetuned['id']}"} <= nodes
-    edges = {(p.get_attribute("data-source"), p.get_attribute("data-target"), p.get_attribute("data-kind"))
-             for p in page.locator("#lineage-svg path.edge").all()}
+    edges = {
+        (p.get_attribute("data-source"), p.get_attribute("data-target"), p.get_attribute("data-kind"))
+        for p in page.locator("#lineage-svg path.edge").all()
+    }
     assert (f"t:{site['train']}", f"m:{ckpt['id']}", "produced") in edges
     assert (f"m:{ckpt['id']}", f"t:{site['finetune']}", "loaded") in edges
     assert (f"t:{site['finetune']}", f"m:{finetuned['id']}", "produced") in edges
     # laid out left to right in generation order
-    x = {n: page.locator(f"#lineage-svg a.node[data-id='{n}'] rect").bounding_box()["x"]
-         for n in (f"t:{site['train']}", f"m:{ckpt['id']}", f"t:{site['finetune']}")}
+    x = {
+        n: page.locator(f"#lineage-svg a.node[data-id='{n}'] rect").bounding_box()["x"]
+        for n in (f"t:{site['train']}", f"m:{ckpt['id']}", f"t:{site['finetune']}")
+    }
     assert x[f"t:{site['train']}"] < x[f"m:{ckpt['id']}"] < x[f"t:{site['finetune']}"]
     assert "producer task" in page.locator("#model-fields").inner_text()
     page.screenshot(path=str(shots / "lineage.png"), full_page=True)
@@ -116,7 +122,10 @@ def test_previews(site, page, shots: Path) -> None:
     table = page.locator("#preview-table")
     assert table.locator("thead th").all_inner_texts() == ["epoch", "loss"]
     assert [r.inner_text().split("\t") for r in table.locator("tbody tr").all()] == [
-        ["1", "0.91"], ["2", "0.52"], ["3", "0.257"]]
+        ["1", "0.91"],
+        ["2", "0.52"],
+        ["3", "0.257"],
+    ]
     page.screenshot(path=str(shots / "preview-dataframe.png"), full_page=True)
 
     def open_artifact(name: str) -> None:

@@ -12,12 +12,23 @@ require()  # skip cleanly outside the `ui` env
 PASSWD = b"root:x:0:0"
 
 
-@pytest.mark.parametrize("path", [
-    "/task/zzzz", "/task/00000000000000000000000000000000", "/task/abc", "/task/" + "a" * 33, "/model/NOTHEX12",
-    "/model/00000000", "/artifact/ffffffffffffffffffffffffffffffff", "/lineage/model/00000000.json",
-    "/lineage/user/00000000.json", "/download/model/00000000000000000000000000000000",
-    "/download/secret/00000000", "/no/such/page",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/task/zzzz",
+        "/task/00000000000000000000000000000000",
+        "/task/abc",
+        "/task/" + "a" * 33,
+        "/model/NOTHEX12",
+        "/model/00000000",
+        "/artifact/ffffffffffffffffffffffffffffffff",
+        "/lineage/model/00000000.json",
+        "/lineage/user/00000000.json",
+        "/download/model/00000000000000000000000000000000",
+        "/download/secret/00000000",
+        "/no/such/page",
+    ],
+)
 def test_unknown_or_malformed_ids_are_404_pages(site, path: str) -> None:
     status, headers, body = get(site["url"] + path)
     assert status == 404, body
@@ -25,16 +36,19 @@ def test_unknown_or_malformed_ids_are_404_pages(site, path: str) -> None:
     assert b"Not found" in body and b"Traceback" not in body
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../../../../../../etc/passwd",
-    "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "/static/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "/static/..%2fapp.py",
-    "/download/artifact/..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "/download/model/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "/artifact/..%2F..%2Fhome/thumbnail.png",
-    "/download/artifact/%2Fetc%2Fpasswd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../../../../../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/static/..%2fapp.py",
+        "/download/artifact/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/download/model/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/artifact/..%2F..%2Fhome/thumbnail.png",
+        "/download/artifact/%2Fetc%2Fpasswd",
+    ],
+)
 def test_no_request_can_name_a_path(site, path: str) -> None:
     status, _headers, body = get(site["url"] + path)
     assert status in (400, 404), (status, body[:200])
@@ -60,8 +74,7 @@ def test_an_id_prefix_redirects_to_the_full_id(site, page) -> None:
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_no_endpoint_writes(site, records, method: str) -> None:
     model_id = records["train"]["models"]["output"][0]["id"]
-    for path in ("/", f"/task/{site['train']}", f"/model/{model_id}", f"/download/model/{model_id}",
-                 "/tasks/status"):
+    for path in ("/", f"/task/{site['train']}", f"/model/{model_id}", f"/download/model/{model_id}", "/tasks/status"):
         assert get(site["url"] + path, method=method)[0] == 405, (method, path)
 
 
@@ -124,7 +137,7 @@ def test_loopback_is_the_default(site) -> None:
 def test_open_hands_the_url_to_the_browser(site, tmp_path) -> None:
     opened = tmp_path / "opened"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(0o755)
     server = Server({**site["env"], "BROWSER": str(browser)}, site["work"], "--open")
     try:

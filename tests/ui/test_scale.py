@@ -25,13 +25,32 @@ def big_store(url: str) -> dict:
     ids = {"hub": uuid.uuid4().hex}
 
     def task(tid: str, name: str, n: int, project: str = "scale") -> dict:
-        return {"id": tid, "project": project, "name": name, "status": "completed", "tags": "[]", "started": now + n,
-                "ended": now + n + 1}
+        return {
+            "id": tid,
+            "project": project,
+            "name": name,
+            "status": "completed",
+            "tags": "[]",
+            "started": now + n,
+            "ended": now + n + 1,
+        }
 
     def model(mid: str, tid: str, seq: int, name: str) -> dict:
-        return {"id": mid, "task_id": tid, "seq": seq, "name": name, "framework": "pytorch", "size": 10,
-                "hash": uuid.uuid4().hex * 2, "created": now + seq, "upload_state": "done", "is_dir": False,
-                "error": None, "local_path": None, "dest_uri": None}
+        return {
+            "id": mid,
+            "task_id": tid,
+            "seq": seq,
+            "name": name,
+            "framework": "pytorch",
+            "size": 10,
+            "hash": uuid.uuid4().hex * 2,
+            "created": now + seq,
+            "upload_state": "done",
+            "is_dir": False,
+            "error": None,
+            "local_path": None,
+            "dest_uri": None,
+        }
 
     tasks, models, inputs = [task(ids["hub"], "hub", 0)], [], []
     snapshots = [uuid.uuid4().hex for _ in range(1500)]
@@ -52,10 +71,22 @@ def big_store(url: str) -> dict:
     tasks += [task(uuid.uuid4().hex, "sweep", 3000 + n, f"p-{n:03d}") for n in range(120)]
     ids["flaky"] = uuid.uuid4().hex  # a task whose uploads are stuck: the page says so plainly
     tasks.append(task(ids["flaky"], "flaky", 4000))
-    models.append({**model(uuid.uuid4().hex, ids["flaky"], 0, "late.pt"), "upload_state": "pending", "hash": None,
-                   "local_path": "/data/late.pt", "dest_uri": "s3://bucket/flaky/late.pt"})
-    models.append({**model(uuid.uuid4().hex, ids["flaky"], 1, "lost.pt"), "upload_state": "failed",
-                   "error": "PermissionError: s3://bucket/x: Access Denied"})
+    models.append(
+        {
+            **model(uuid.uuid4().hex, ids["flaky"], 0, "late.pt"),
+            "upload_state": "pending",
+            "hash": None,
+            "local_path": "/data/late.pt",
+            "dest_uri": "s3://bucket/flaky/late.pt",
+        }
+    )
+    models.append(
+        {
+            **model(uuid.uuid4().hex, ids["flaky"], 1, "lost.pt"),
+            "upload_state": "failed",
+            "error": "PermissionError: s3://bucket/x: Access Denied",
+        }
+    )
     with store.engine.begin() as conn:
         conn.execute(schema.tasks.insert(), tasks)
         conn.execute(schema.models.insert(), models)

@@ -78,14 +78,23 @@ def test_xgboost_object_dumped_with_joblib_is_one_xgboost_snapshot(tmp_path: Pat
     task = autolog.init("p", "xgb-joblib")
     joblib.dump(model, tmp_path / "xgb.joblib")
     joblib.dump(model.get_booster(), tmp_path / "booster.joblib")
-    assert [(m.name, m.framework) for m in _outputs(task)] == [("xgb.joblib", "xgboost"),
-                                                                ("booster.joblib", "xgboost")]
+    assert [(m.name, m.framework) for m in _outputs(task)] == [("xgb.joblib", "xgboost"), ("booster.joblib", "xgboost")]
 
 
-@pytest.mark.parametrize(("name", "compress"), [
-    ("m.pkl", 3), ("m.pkl", True), ("m.pkl", ("gzip", 3)), ("m.pkl", "lzma"),
-    ("m.pkl.z", 0), ("m.pkl.gz", 0), ("m.pkl.bz2", 0), ("m.pkl.xz", 0), ("m.pkl.lzma", 0),
-])
+@pytest.mark.parametrize(
+    ("name", "compress"),
+    [
+        ("m.pkl", 3),
+        ("m.pkl", True),
+        ("m.pkl", ("gzip", 3)),
+        ("m.pkl", "lzma"),
+        ("m.pkl.z", 0),
+        ("m.pkl.gz", 0),
+        ("m.pkl.bz2", 0),
+        ("m.pkl.xz", 0),
+        ("m.pkl.lzma", 0),
+    ],
+)
 def test_compressed_dump_records_the_file_it_wrote(tmp_path: Path, name: str, compress) -> None:
     task = autolog.init("p", "compress", output_uri=str(tmp_path / "remote"))
     path = tmp_path / name
@@ -142,7 +151,8 @@ def test_parallel_memmapping_is_not_recorded(tmp_path: Path) -> None:
     task = autolog.init("p", "parallel")
     big = np.ones(200_000)  # 1.6 MB, above max_nbytes: joblib dumps it to a memmap for the workers
     results = joblib.Parallel(n_jobs=2, backend="loky", max_nbytes="1K", temp_folder=str(tmp_path / "mm"))(
-        joblib.delayed(np.sum)(big) for _ in range(4))
+        joblib.delayed(np.sum)(big) for _ in range(4)
+    )
     assert results == [200_000.0] * 4
     assert task.models == {"input": [], "output": []}
 
@@ -174,15 +184,18 @@ def test_scikit_learn_dataset_cache_is_not_recorded(tmp_path: Path) -> None:
 
 def test_load_links_the_producer_across_processes(run_py, tmp_path: Path) -> None:
     path = tmp_path / "forest.joblib"
-    produced = _last_json(run_py(f"""
+    produced = _last_json(
+        run_py(f"""
         import json, autolog, joblib
         from sklearn.linear_model import LinearRegression
         task = autolog.init("p", "train", output_uri={str(tmp_path / "remote")!r})
         joblib.dump(LinearRegression().fit([[0], [1], [2]], [0, 1, 2]), {str(path)!r})
         task.close()
         print(json.dumps({{"task": task.id, "model": task.models["output"][0].id}}))
-    """))
-    consumed = _last_json(run_py(f"""
+    """)
+    )
+    consumed = _last_json(
+        run_py(f"""
         import json, shutil, autolog, joblib
         task = autolog.init("p", "evaluate")
         model = joblib.load({str(path)!r})
@@ -191,7 +204,8 @@ def test_load_links_the_producer_across_processes(run_py, tmp_path: Path) -> Non
         print(json.dumps({{"model": linked.id, "producer": linked.task_id, "framework": linked.framework,
                           "task": task.id}}))
         task.close()
-    """))
+    """)
+    )
     assert consumed["model"] == produced["model"]
     assert consumed["producer"] == produced["task"]
     assert consumed["framework"] == "scikit-learn"
@@ -267,8 +281,9 @@ class _InternalLoadBoom(RuntimeError):
     pass
 
 
-def test_internal_errors_never_reach_the_user(lenient, monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_internal_errors_never_reach_the_user(
+    lenient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     task = autolog.init("p", "contained")
     path = tmp_path / "m.pkl"
 
@@ -291,8 +306,9 @@ def test_internal_errors_never_reach_the_user(lenient, monkeypatch: pytest.Monke
     assert task.models == {"input": [], "output": []}
 
 
-def test_internal_error_before_the_call_is_contained(lenient, monkeypatch: pytest.MonkeyPatch,
-                                                     caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_internal_error_before_the_call_is_contained(
+    lenient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     class _ResolveBoom(RuntimeError):
         pass
 
@@ -318,12 +334,14 @@ def test_import_order(run_py, order: str, tmp_path: Path) -> None:
         "init-first": ["import autolog", "task = autolog.init('p', 'order')", "import joblib"],
         "autolog-then-joblib-then-init": ["import autolog", "import joblib", "task = autolog.init('p', 'order')"],
     }[order]
-    code = "\n".join([
-        *steps,
-        f"joblib.dump({{'a': 1}}, {str(tmp_path / 'm.pkl')!r})",
-        f"joblib.load({str(tmp_path / 'm.pkl')!r})",
-        "print(len(task.models['output']), len(task.models['input']))",
-    ])
+    code = "\n".join(
+        [
+            *steps,
+            f"joblib.dump({{'a': 1}}, {str(tmp_path / 'm.pkl')!r})",
+            f"joblib.load({str(tmp_path / 'm.pkl')!r})",
+            "print(len(task.models['output']), len(task.models['input']))",
+        ]
+    )
     assert run_py(code).stdout.split() == ["1", "0"]
 
 

@@ -12,12 +12,12 @@ keras = pytest.importorskip("keras")
 
 import numpy as np  # noqa: E402
 import wrapt  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
 from keras.src.models.model import Model as ModelClass  # noqa: E402
 from keras.src.saving import saving_api  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.capture.instrumentation import patched_hooks  # noqa: E402
-from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "keras-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
@@ -88,8 +88,7 @@ def test_sharded_weights_are_one_snapshot_with_all_shards(task, tmp_path: Path):
     assert len(shards) > 1
     task.flush()
     (snapshot,) = task.models["output"]
-    assert sorted(os.listdir(autolog.Model.get(snapshot.id).get_local_copy())) == sorted(["big.weights.json",
-                                                                                         *shards])
+    assert sorted(os.listdir(autolog.Model.get(snapshot.id).get_local_copy())) == sorted(["big.weights.json", *shards])
     with autolog.init("keras-hook", "consume") as consumer:
         model.load_weights(tmp_path / "big.weights.json")
     assert ids(consumer.models["input"]) == [snapshot.id]
@@ -114,8 +113,11 @@ def test_load_model_links_the_producer(tmp_path: Path, alias: str):
         model = tiny()
         model.save(tmp_path / "m.keras")
     (snapshot,) = producer.models["output"]
-    load = {"keras.models": lambda p: keras.models.load_model(p), "keras.saving": lambda p: keras.saving.load_model(p),
-            "tf.keras.models": lambda p: tf.keras.models.load_model(p)}[alias]
+    load = {
+        "keras.models": lambda p: keras.models.load_model(p),
+        "keras.saving": lambda p: keras.saving.load_model(p),
+        "tf.keras.models": lambda p: tf.keras.models.load_model(p),
+    }[alias]
     with autolog.init("keras-hook", "consume") as consumer:
         assert same_weights(load(tmp_path / "m.keras"), model)
         load(str(tmp_path / "m.keras"))  # twice: linked once
@@ -156,7 +158,9 @@ def test_loads_of_local_copies_link_the_snapshots(tmp_path: Path):
 
 def test_best_model_of_a_training_process_links_back(run_py, tmp_path: Path):
     best = tmp_path / "best.keras"
-    producer_id = run_py(f"""
+    producer_id = (
+        run_py(
+            f"""
         import autolog, keras, numpy as np
         x = np.random.rand(32, 4).astype("float32")
         with autolog.init("keras-hook", "fit", output_uri={str(tmp_path / "remote")!r}) as task:
@@ -165,7 +169,12 @@ def test_best_model_of_a_training_process_links_back(run_py, tmp_path: Path):
             ckpt = keras.callbacks.ModelCheckpoint({str(best)!r}, monitor="loss", save_best_only=True)
             model.fit(x, x.sum(1), epochs=2, verbose=0, callbacks=[ckpt])
         print(task.id)
-    """, env=CHILD_ENV).stdout.strip().splitlines()[-1]
+    """,
+            env=CHILD_ENV,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     with autolog.init("keras-hook", "evaluate") as consumer:
         keras.models.load_model(best)
     (linked,) = consumer.models["input"]
@@ -204,7 +213,8 @@ def test_internal_errors_are_contained(lenient, task, tmp_path: Path, monkeypatc
 
 # -- import order, switches, unpatching ----------------------------------------------------------------
 def test_keras_imported_before_autolog(run_py, tmp_path: Path):
-    run_py(f"""
+    run_py(
+        f"""
         import keras
         import autolog
         with autolog.init("keras-hook", "early") as task:
@@ -212,13 +222,16 @@ def test_keras_imported_before_autolog(run_py, tmp_path: Path):
             model.save({str(tmp_path / "early.keras")!r})
             keras.saving.load_model({str(tmp_path / "early.keras")!r})
             assert [m.name for m in task.models["output"]] == ["early.keras"], task.models
-    """, env=CHILD_ENV)
+    """,
+        env=CHILD_ENV,
+    )
 
 
 def test_tf_keras_reached_after_init(run_py, tmp_path: Path):
     source = tmp_path / "src.keras"
     tiny().save(source)  # no current task: not recorded
-    run_py(f"""
+    run_py(
+        f"""
         import sys
         import autolog
         task = autolog.init("keras-hook", "late")
@@ -229,7 +242,9 @@ def test_tf_keras_reached_after_init(run_py, tmp_path: Path):
         assert [m.name for m in task.models["input"]] == ["src.keras"], task.models
         assert [(m.name, m.framework) for m in task.models["output"]] == [("late.weights.h5", "keras")]
         task.close()
-    """, env=CHILD_ENV)
+    """,
+        env=CHILD_ENV,
+    )
 
 
 def test_export_with_the_keras_hook_off_is_one_tensorflow_snapshot(tmp_path: Path):

@@ -58,8 +58,15 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def trainer(epochs: int, callbacks=(), module=L) -> L.Trainer:
-    return module.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_progress_bar=False,
-                          enable_model_summary=False, accelerator="cpu", devices=1)
+    return module.Trainer(
+        max_epochs=epochs,
+        callbacks=list(callbacks),
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
 
 
 def test_top_k_deletion_loses_no_snapshot(tmp_path: Path, remote: Path):
@@ -103,7 +110,9 @@ def test_load_from_checkpoint_and_fit_resume_link_without_orphans(tmp_path: Path
         trainer(3).fit(Regressor(), data(), ckpt_path=str(tmp_path / "ckpts" / "epoch=1-step=4.ckpt"))
         trainer(1).save_checkpoint  # noqa: B018 - the attribute exists on both namespaces
     assert [(m.name, m.task_id) for m in consumer.models["input"]] == [
-        ("epoch=0-step=2.ckpt", producer.id), ("epoch=1-step=4.ckpt", producer.id)]
+        ("epoch=0-step=2.ckpt", producer.id),
+        ("epoch=1-step=4.ckpt", producer.id),
+    ]
     assert [m for m in autolog.Model.query() if m.task_id is None] == []
 
 
@@ -126,12 +135,23 @@ def test_trainer_save_checkpoint_and_the_pytorch_lightning_namespace(tmp_path: P
         fit = trainer(1, module=L)
         fit.fit(Regressor(), data())
         fit.save_checkpoint(tmp_path / "manual.ckpt")
-        legacy = pl.Trainer(max_epochs=1, logger=False, default_root_dir=tmp_path, enable_progress_bar=False,
-                            enable_model_summary=False, enable_checkpointing=False, accelerator="cpu", devices=1)
+        legacy = pl.Trainer(
+            max_epochs=1,
+            logger=False,
+            default_root_dir=tmp_path,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            accelerator="cpu",
+            devices=1,
+        )
         legacy.fit(Legacy(), data())
         legacy.save_checkpoint(str(tmp_path / "legacy.ckpt"))
     assert [(m.name, m.framework) for m in task.models["output"]] == [
-        ("epoch=0-step=2.ckpt", "lightning"), ("manual.ckpt", "lightning"), ("legacy.ckpt", "lightning")]
+        ("epoch=0-step=2.ckpt", "lightning"),
+        ("manual.ckpt", "lightning"),
+        ("legacy.ckpt", "lightning"),
+    ]
 
 
 def _streaming_atomic_save(checkpoint, filepath):
@@ -148,8 +168,9 @@ def _streaming_atomic_save(checkpoint, filepath):
         raise
 
 
-def test_streaming_transaction_save_of_the_next_release_gets_the_final_name(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch):
+def test_streaming_transaction_save_of_the_next_release_gets_the_final_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import lightning.fabric.plugins.io.torch_io as torch_io
     import lightning.fabric.utilities.cloud_io as cloud_io
 
@@ -160,7 +181,9 @@ def test_streaming_transaction_save_of_the_next_release_gets_the_final_name(tmp_
     with autolog.init("lightning", "streaming") as task:
         trainer(2, [checkpoints]).fit(Regressor(), data())
     assert [(m.name, m.framework) for m in task.models["output"]] == [
-        ("epoch=0-step=2.ckpt", "lightning"), ("epoch=1-step=4.ckpt", "lightning")]
+        ("epoch=0-step=2.ckpt", "lightning"),
+        ("epoch=1-step=4.ckpt", "lightning"),
+    ]
     for model in task.models["output"]:
         assert model.local_path == str(tmp_path / "ckpts" / model.name)
         assert model.hash == hash_file(model.local_path)
@@ -181,8 +204,9 @@ def test_a_torch_save_streamed_into_an_fsspec_transaction_is_named_after_the_fin
 
 @pytest.mark.s3
 @pytest.mark.parametrize("torch_hook", [True, False], ids=["hash-from-memory", "torch-hook-off-read-back"])
-def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3_uri: str, tmp_path: Path,
-                                                                            torch_hook: bool):
+def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(
+    s3_uri: str, tmp_path: Path, torch_hook: bool
+):
     pytest.importorskip("s3fs")
     dirpath = f"{s3_uri}/ckpts"
     checkpoints = ModelCheckpoint(dirpath=dirpath, save_top_k=-1)
@@ -191,7 +215,8 @@ def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3
     outputs = producer.models["output"]
     assert [(m.name, m.uri) for m in outputs] == [
         ("epoch=0-step=2.ckpt", f"{dirpath}/epoch=0-step=2.ckpt"),
-        ("epoch=1-step=4.ckpt", f"{dirpath}/epoch=1-step=4.ckpt")]
+        ("epoch=1-step=4.ckpt", f"{dirpath}/epoch=1-step=4.ckpt"),
+    ]
     from blake3 import blake3
 
     for model in outputs:
@@ -201,7 +226,9 @@ def test_a_remote_checkpoint_dir_is_recorded_at_its_uri_without_a_second_copy(s3
         assert open(model.get_local_copy(), "rb").read() == data_bytes
     fs = fsspec.filesystem("s3")
     assert sorted(p.rsplit("/", 1)[-1] for p in fs.find(s3_uri.split("://", 1)[1])) == [
-        "epoch=0-step=2.ckpt", "epoch=1-step=4.ckpt"], "a second copy was uploaded"
+        "epoch=0-step=2.ckpt",
+        "epoch=1-step=4.ckpt",
+    ], "a second copy was uploaded"
     with autolog.init("lightning", "s3-reload") as consumer:
         Regressor.load_from_checkpoint(f"{dirpath}/epoch=1-step=4.ckpt")
     assert [(m.name, m.task_id) for m in consumer.models["input"]] == [("epoch=1-step=4.ckpt", producer.id)]

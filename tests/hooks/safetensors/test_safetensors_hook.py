@@ -14,9 +14,9 @@ np = pytest.importorskip("numpy")
 
 import safetensors.numpy as st_numpy  # noqa: E402
 import wrapt  # noqa: E402
+from hooks.conftest import ids  # noqa: E402
 
 import autolog  # noqa: E402
-from hooks.conftest import ids  # noqa: E402
 
 PROJECT = "safetensors-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 

@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 
 import wrapt  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
 from tensorflow.python.checkpoint import checkpoint as checkpoint_module  # noqa: E402
 from tensorflow.python.checkpoint import checkpoint_management  # noqa: E402
 from tensorflow.python.saved_model import load as load_module  # noqa: E402
@@ -20,7 +21,6 @@ from tensorflow.python.saved_model import save as save_module  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.capture.instrumentation import patched_hooks  # noqa: E402
-from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "tf-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
@@ -63,7 +63,7 @@ def test_checkpoint_save_is_one_snapshot_of_the_prefix_files(task, tmp_path: Pat
     assert model.uri and model.hash
     files = sorted(os.listdir(model.get_local_copy()))
     assert files == ["ckpt-1.data-00000-of-00001", "ckpt-1.index"]  # not the directory's `checkpoint` file
-    assert model.size == sum(os.path.getsize(f"{prefix}{f[len('ckpt-1'):]}") for f in files)
+    assert model.size == sum(os.path.getsize(f"{prefix}{f[len('ckpt-1') :]}") for f in files)
     assert restored(os.path.join(model.get_local_copy(), model.name)) == [3.0, 4.0]
 
 
@@ -116,8 +116,7 @@ def test_saved_model_save_after_keras_export_is_still_recorded(task, tmp_path: P
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.export(str(tmp_path / "by-keras"), verbose=False)
     tf.saved_model.save(checkpoint(), str(tmp_path / "by-tf"))
-    assert [(m.name, m.framework) for m in task.models["output"]] == [("by-keras", "keras"),
-                                                                         ("by-tf", "tensorflow")]
+    assert [(m.name, m.framework) for m in task.models["output"]] == [("by-keras", "keras"), ("by-tf", "tensorflow")]
 
 
 # -- loads -------------------------------------------------------------------------------------------
@@ -157,14 +156,21 @@ def test_saved_model_load_links_the_export(tmp_path: Path):
 
 
 def test_restore_links_across_processes(run_py, tmp_path: Path):
-    out = run_py(f"""
+    out = (
+        run_py(
+            f"""
         import json, autolog, tensorflow as tf
         with autolog.init("tf-hook", "produce", output_uri={str(tmp_path / "remote")!r}) as task:
             ckpt = tf.train.Checkpoint(v=tf.Variable([9.0]))
             manager = tf.train.CheckpointManager(ckpt, {str(tmp_path / "run")!r}, max_to_keep=2)
             manager.save()
         print(json.dumps([task.id, manager.latest_checkpoint]))
-    """, env=CHILD_ENV).stdout.strip().splitlines()[-1]
+    """,
+            env=CHILD_ENV,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     producer_id, prefix = json.loads(out)
     assert tf.train.latest_checkpoint(str(tmp_path / "run")) == prefix
     with autolog.init("tf-hook", "consume") as consumer:
@@ -214,17 +220,21 @@ def test_internal_errors_are_contained(lenient, task, tmp_path: Path, monkeypatc
 
 # -- import order, switches, unpatching ----------------------------------------------------------------
 def test_tensorflow_imported_before_autolog(run_py, tmp_path: Path):
-    run_py(f"""
+    run_py(
+        f"""
         import tensorflow as tf
         import autolog
         with autolog.init("tf-hook", "early") as task:
             tf.train.Checkpoint(v=tf.Variable([1.0])).save({str(tmp_path / "early")!r})
             assert [m.name for m in task.models["output"]] == ["early-1"], task.models
-    """, env=CHILD_ENV)
+    """,
+        env=CHILD_ENV,
+    )
 
 
 def test_tensorflow_imported_after_init(run_py, tmp_path: Path):
-    run_py(f"""
+    run_py(
+        f"""
         import sys
         import autolog
         task = autolog.init("tf-hook", "late")
@@ -237,7 +247,9 @@ def test_tensorflow_imported_after_init(run_py, tmp_path: Path):
         assert [m.name for m in task.models["output"]] == ["late-sm", "late-1"], task.models
         assert task.models["input"] == []  # its own checkpoint: not an input of itself
         task.close()
-    """, env=CHILD_ENV)
+    """,
+        env=CHILD_ENV,
+    )
 
 
 def test_switched_off(tmp_path: Path):
@@ -249,8 +261,11 @@ def test_switched_off(tmp_path: Path):
 
 def test_uninstrument_restores_the_exact_originals(task, tmp_path: Path):
     owners = [(checkpoint_module.Checkpoint, a) for a in ("save", "write", "restore", "read")]
-    owners += [(checkpoint_management.CheckpointManager, "save"), (save_module, "save_and_return_nodes"),
-               (load_module, "load_partial")]
+    owners += [
+        (checkpoint_management.CheckpointManager, "save"),
+        (save_module, "save_and_return_nodes"),
+        (load_module, "load_partial"),
+    ]
     originals = {(o, a): o.__dict__[a].__wrapped__ for o, a in owners}
     assert all(not isinstance(f, wrapt.ObjectProxy) for f in originals.values())
     assert patched_hooks()["tensorflow"]
@@ -261,8 +276,9 @@ def test_uninstrument_restores_the_exact_originals(task, tmp_path: Path):
     checkpoint().save(str(tmp_path / "unrecorded"))
     assert task.models["output"] == []
     autolog.instrument()
-    assert checkpoint_module.Checkpoint.__dict__["save"].__wrapped__ is originals[(checkpoint_module.Checkpoint,
-                                                                                    "save")]
+    assert (
+        checkpoint_module.Checkpoint.__dict__["save"].__wrapped__ is originals[(checkpoint_module.Checkpoint, "save")]
+    )
     checkpoint().save(str(tmp_path / "recorded"))
     assert [m.name for m in task.models["output"]] == ["recorded-1"]
 

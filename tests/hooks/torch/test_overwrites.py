@@ -54,11 +54,12 @@ def _run(run_py, tmp_path: Path, mode: str, rounds: int):
     script = tmp_path / "user.py"
     script.write_text(USER_PROGRAM)
     out, ckpt = tmp_path / "out", tmp_path / "ckpt.pt"
-    proc = run_py(f"import runpy, sys; sys.argv = ['user.py', {str(out)!r}, {str(ckpt)!r}, '{rounds}', "
-                  f"'{mode}']; runpy.run_path({str(script)!r}, run_name='__main__')")
+    proc = run_py(
+        f"import runpy, sys; sys.argv = ['user.py', {str(out)!r}, {str(ckpt)!r}, '{rounds}', "
+        f"'{mode}']; runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
     info = json.loads(proc.stdout.strip().splitlines()[-1])
-    check = run_py(f"import runpy, sys; sys.argv = ['check', {proc.stdout.strip().splitlines()[-1]!r}]\n"
-                   + CHECK)
+    check = run_py(f"import runpy, sys; sys.argv = ['check', {proc.stdout.strip().splitlines()[-1]!r}]\n" + CHECK)
     return info, json.loads(check.stdout.strip().splitlines()[-1]), proc.stderr
 
 

@@ -16,10 +16,10 @@ torch = pytest.importorskip("torch")
 
 import fsspec  # noqa: E402
 import wrapt  # noqa: E402
+from hooks.conftest import ids, warnings_in  # noqa: E402
 
 import autolog  # noqa: E402
 from autolog.capture.instrumentation import patched_hooks  # noqa: E402
-from hooks.conftest import ids, warnings_in  # noqa: E402
 
 PROJECT = "torch-hook"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
@@ -190,18 +190,26 @@ def test_a_task_is_not_an_input_of_itself(task, tmp_path: Path):
 def test_lineage_across_processes(run_py, tmp_path: Path):
     path = tmp_path / "shared.pt"
     remote = tmp_path / "remote"
-    producer_id = run_py(f"""
+    producer_id = (
+        run_py(f"""
         import autolog, torch
         with autolog.init("torch-hook", "produce", output_uri={str(remote)!r}) as task:
             torch.save({{"w": torch.ones(4)}}, {str(path)!r})
         print(task.id)
-    """).stdout.strip().splitlines()[-1]
-    out = run_py(f"""
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    out = (
+        run_py(f"""
         import json, torch, autolog
         with autolog.init("torch-hook", "consume") as task:
             torch.load({str(path)!r})
         print(json.dumps({{"id": task.id, "inputs": [[m.id, m.task_id] for m in task.models["input"]]}}))
-    """).stdout.strip().splitlines()[-1]
+    """)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     consumer = json.loads(out)
     (model,) = autolog.Model.query(task_id=producer_id)
     assert consumer["inputs"] == [[model.id, producer_id]]
@@ -298,7 +306,9 @@ def test_internal_error_before_save_is_contained(lenient, task, tmp_path: Path, 
     torch.save(state(2.0), path)
     assert torch.load(path)["step"] == 2
     assert [r.getMessage().split(" (")[0] for r in warnings_in(autolog_records)] == [
-        "autolog: internal error in torch save", "autolog: internal error in torch load"]
+        "autolog: internal error in torch save",
+        "autolog: internal error in torch load",
+    ]
     assert task.models["output"] == []
 
 
@@ -374,8 +384,7 @@ def test_quickstart_example_runs(home: Path, tmp_path: Path):
     example = Path(__file__).resolve().parents[3] / "examples" / "pytorch_train.py"
     if not example.is_file():
         pytest.skip("examples/ is not part of this checkout")
-    proc = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=300)
+    proc = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "resuming from epoch 3" in proc.stdout
     (train,) = autolog.Task.query(project="quickstart", task="train")

@@ -13,18 +13,33 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer,  # noqa: E402
-                          BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast, Trainer,
-                          TrainingArguments)
+from transformers import (  # noqa: E402
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    PreTrainedTokenizerFast,
+    Trainer,
+    TrainingArguments,
+)
 
 import autolog  # noqa: E402
 
 
 def tiny_model() -> BertForSequenceClassification:
     torch.manual_seed(0)
-    return BertForSequenceClassification(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                                    intermediate_size=37, vocab_size=100,
-                                                    max_position_embeddings=16, num_labels=2))
+    return BertForSequenceClassification(
+        BertConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=37,
+            vocab_size=100,
+            max_position_embeddings=16,
+            num_labels=2,
+        )
+    )
 
 
 def tiny_tokenizer() -> PreTrainedTokenizerFast:
@@ -46,8 +61,17 @@ class Synthetic(torch.utils.data.Dataset):
 
 
 def arguments(out: Path, steps: int, **extra) -> TrainingArguments:
-    return TrainingArguments(output_dir=str(out), max_steps=steps, save_steps=2, per_device_train_batch_size=8,
-                             report_to=[], logging_steps=1000, use_cpu=True, disable_tqdm=True, **extra)
+    return TrainingArguments(
+        output_dir=str(out),
+        max_steps=steps,
+        save_steps=2,
+        per_device_train_batch_size=8,
+        report_to=[],
+        logging_steps=1000,
+        use_cpu=True,
+        disable_tqdm=True,
+        **extra,
+    )
 
 
 def members(model) -> list[str]:
@@ -86,16 +110,28 @@ def test_a_folder_fetched_back_with_get_local_copy_loads_and_links(tmp_path: Pat
 def test_trainer_checkpoints_and_save_model_are_folder_snapshots_holding_everything(tmp_path: Path, remote: Path):
     out = tmp_path / "out"
     with autolog.init("hf", "train", output_uri=str(remote)) as producer:
-        trainer = Trainer(model=tiny_model(), args=arguments(out, 4), train_dataset=Synthetic(),
-                          processing_class=tiny_tokenizer())
+        trainer = Trainer(
+            model=tiny_model(), args=arguments(out, 4), train_dataset=Synthetic(), processing_class=tiny_tokenizer()
+        )
         trainer.train()
         trainer.save_model(tmp_path / "final")
     outputs = producer.models["output"]
     assert [(m.name, m.framework, m.is_dir) for m in outputs] == [
-        ("checkpoint-2", "transformers", True), ("checkpoint-4", "transformers", True), ("final", "transformers", True)]
+        ("checkpoint-2", "transformers", True),
+        ("checkpoint-4", "transformers", True),
+        ("final", "transformers", True),
+    ]
     checkpoint = set(members(outputs[0]))
-    assert {"model.safetensors", "config.json", "optimizer.pt", "scheduler.pt", "rng_state.pth",
-            "trainer_state.json", "training_args.bin", "tokenizer.json"} <= checkpoint
+    assert {
+        "model.safetensors",
+        "config.json",
+        "optimizer.pt",
+        "scheduler.pt",
+        "rng_state.pth",
+        "trainer_state.json",
+        "training_args.bin",
+        "tokenizer.json",
+    } <= checkpoint
     assert json.load(open(os.path.join(outputs[1].get_local_copy(), "trainer_state.json")))["global_step"] == 4
     assert {"model.safetensors", "config.json", "training_args.bin"} <= set(members(outputs[2]))
     assert not [m for m in autolog.Model.query() if m.framework in ("pytorch", "safetensors")]

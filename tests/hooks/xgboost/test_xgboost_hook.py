@@ -26,8 +26,9 @@ def _data(n: int = 60):
 
 def _booster(rounds: int = 2):
     x, y = _data()
-    return xgb.train({"objective": "binary:logistic", "max_depth": 2, "nthread": 1}, xgb.DMatrix(x, label=y),
-                     num_boost_round=rounds)
+    return xgb.train(
+        {"objective": "binary:logistic", "max_depth": 2, "nthread": 1}, xgb.DMatrix(x, label=y), num_boost_round=rounds
+    )
 
 
 def _classifier():
@@ -103,7 +104,8 @@ def test_same_path_saved_twice_keeps_both_snapshots_intact(tmp_path: Path) -> No
 
 def test_load_links_the_producer_across_processes(run_py, tmp_path: Path) -> None:
     path = tmp_path / "booster.json"
-    produced = _last_json(run_py(f"""
+    produced = _last_json(
+        run_py(f"""
         import json, autolog, numpy as np, xgboost as xgb
         task = autolog.init("p", "train", output_uri={str(tmp_path / "remote")!r})
         x = np.arange(40, dtype=float).reshape(20, 2)
@@ -111,8 +113,10 @@ def test_load_links_the_producer_across_processes(run_py, tmp_path: Path) -> Non
         booster.save_model({str(path)!r})
         task.close()
         print(json.dumps({{"task": task.id, "model": task.models["output"][0].id}}))
-    """))
-    consumed = _last_json(run_py(f"""
+    """)
+    )
+    consumed = _last_json(
+        run_py(f"""
         import json, autolog, xgboost as xgb
         task = autolog.init("p", "evaluate")
         booster = xgb.Booster()
@@ -121,7 +125,8 @@ def test_load_links_the_producer_across_processes(run_py, tmp_path: Path) -> Non
         [linked] = task.models["input"]
         print(json.dumps({{"model": linked.id, "producer": linked.task_id, "task": task.id}}))
         task.close()
-    """))
+    """)
+    )
     assert consumed["model"] == produced["model"] and consumed["producer"] == produced["task"]
     model = autolog.Model.get(produced["model"])
     assert model.framework == "xgboost" and model.task.id == produced["task"]
@@ -199,8 +204,9 @@ class _InternalBoom(RuntimeError):
     pass
 
 
-def test_internal_errors_never_reach_the_user(lenient, monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_internal_errors_never_reach_the_user(
+    lenient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     task = autolog.init("p", "contained")
 
     def boom(*args, **kwargs):
@@ -232,16 +238,18 @@ def test_import_order(run_py, order: str, tmp_path: Path) -> None:
         "init-first": ["import autolog", "task = autolog.init('p', 'order')", "import xgboost as xgb"],
     }[order]
     path = str(tmp_path / "m.json")
-    code = "\n".join([
-        *steps,
-        "import numpy as np",
-        "x = np.arange(20, dtype=float).reshape(10, 2)",
-        "b = xgb.train({}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=1)",
-        f"b.save_model({path!r})",
-        f"xgb.XGBRegressor(n_estimators=1).fit(x, x[:, 0]).save_model({path!r})",
-        f"xgb.Booster(model_file={path!r})",
-        "print(len(task.models['output']), len(task.models['input']))",
-    ])
+    code = "\n".join(
+        [
+            *steps,
+            "import numpy as np",
+            "x = np.arange(20, dtype=float).reshape(10, 2)",
+            "b = xgb.train({}, xgb.DMatrix(x, label=x[:, 0]), num_boost_round=1)",
+            f"b.save_model({path!r})",
+            f"xgb.XGBRegressor(n_estimators=1).fit(x, x[:, 0]).save_model({path!r})",
+            f"xgb.Booster(model_file={path!r})",
+            "print(len(task.models['output']), len(task.models['input']))",
+        ]
+    )
     assert run_py(code).stdout.split() == ["2", "0"]  # the task's own snapshot is not an input
 
 
@@ -264,8 +272,10 @@ def test_uninstrument_restores_the_originals_and_wrappers_never_stack(tmp_path: 
     autolog.instrument(True)
     autolog.instrument({"xgboost": True})
     assert patched_hooks()["xgboost"]
-    originals = {owner: {attr: owner.__dict__[attr].__wrapped__ for attr in ("save_model", "load_model")}
-                 for owner in (Booster, XGBModel)}
+    originals = {
+        owner: {attr: owner.__dict__[attr].__wrapped__ for attr in ("save_model", "load_model")}
+        for owner in (Booster, XGBModel)
+    }
     for attr_originals in originals.values():
         for original in attr_originals.values():
             assert not hasattr(original, "__wrapped__")  # never a wrapper around a wrapper

@@ -27,7 +27,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable; see the README's configuration table."""
+    """Everything configurable; see docs/configuration.md."""
 
     home: Path
     tracking_uri: str

@@ -9,10 +9,10 @@ whose value *is* (identity, not equality) one of the originals just wrapped is p
 the binding is returned so that unpatching restores it. Cost, bounded: each module's values are checked in
 one C-level pass (`set.isdisjoint` over their ids); `instrument()` (so `import autolog` / `init`) makes ONE
 walk for every hook it patched, and a patch made when a framework's import finishes walks only the modules
-that import brought in (nothing else can hold the framework's functions yet). Measured in `bench/`, workload
-`stacks`: one full walk with torch, transformers and TensorFlow imported (~5,600 modules) takes 37–73 ms on
-2 busy cores. `unbind(wrappers)` is the reverse walk on `uninstrument()`, for modules imported while
-patched, which picked up the wrapper itself.
+that import brought in (nothing else can hold the framework's functions yet). `bench/` workload `stacks`
+times one full walk with torch, transformers and TensorFlow imported (docs/performance.md).
+`unbind(wrappers)` is the reverse walk on `uninstrument()`, for modules imported while patched, which
+picked up the wrapper itself.
 
 The one pattern that cannot be caught: a reference kept somewhere other than a module's top-level
 names before the hook patched — a default argument (`def train(save=torch.save)`), a class attribute, a

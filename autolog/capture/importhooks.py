@@ -1,7 +1,7 @@
 """Post-import callbacks: run a function right after a named module finishes importing.
 
 This is wrapt's post-import hook mechanism (PEP 369 style), cut down to what `import autolog` needs so
-that registering costs microseconds: importing `wrapt.importer` pulls in `importlib.metadata` (~15 ms)
+that registering costs microseconds: importing `wrapt.importer` pulls in `importlib.metadata` (milliseconds)
 on every `import autolog`, before any framework is even used. wrapt itself is imported only when a hook
 patches. A finder first on `sys.meta_path` answers only for registered names, asks the other finders
 for the real spec and wraps its loader so that, once the module has executed, the callbacks run (in the

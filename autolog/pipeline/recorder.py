@@ -78,8 +78,8 @@ class Recorder:
 
     # -- jobs -------------------------------------------------------------------------------------------
     def _snapshot(self, job: SnapshotJob) -> None:
-        # Held while saves arrive back to back (`autolog.system.bursts`). Even hashing alone waits: with the previous
-        # snapshot hashed during the next 100 MB save, that save's median rose ~5% and its slow tail doubled.
+        # Held while saves arrive back to back (`autolog.system.bursts`). Even hashing alone waits: hashing the
+        # previous snapshot during the next save slowed that save (docs/performance.md, "Design measurements").
         self._quiet.wait_for_quiet()
         self.staging.refill()
         staged = job.staged_path

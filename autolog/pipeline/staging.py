@@ -116,9 +116,9 @@ class Staging:
         return staged
 
     # -- folders made ahead of time ------------------------------------------------------------------------
-    # A mkdir costs 0.2-0.6 ms on a busy ext4 (a new inode and block); renaming an empty folder made
-    # earlier costs ~25 us. So each staging root keeps a few spare folders beside it, made off the
-    # caller's thread (`refill`), and a save renames one into place.
+    # A mkdir costs a new inode and block; renaming an empty folder made earlier costs far less (figures:
+    # docs/performance.md, "Design measurements"). So each staging root keeps a few spare folders beside
+    # it, made off the caller's thread (`refill`), and a save renames one into place.
     @staticmethod
     def _spares_dir(root: Path) -> Path:
         # `{home}/staging-spares` keeps `{home}/staging` to snapshot folders only; on other file systems

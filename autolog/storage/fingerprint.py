@@ -2,7 +2,7 @@
 
 A model's identity is the BLAKE3 hash of its bytes; a directory or multi-file checkpoint hashes the
 sorted list of (relative path, file hash) lines, so the same files give the same hash wherever they lie.
-BLAKE3 hashes several GB/s on one core (about four times SHA-256; the measured figures are in the README),
+BLAKE3 hashes several GB/s on one core (about four times SHA-256; figures in docs/performance.md),
 far above disk speed, so it runs single-threaded while training may run: extra hashing threads would only
 take cores from it. When someone waits for the result (`flush`, the exit), nothing else runs and a file
 autolog alone can write is hashed mapped, on every core (`threads=True`). Files anyone else can write are
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ALGORITHM = "blake3"
-# Read/copy block: 1 MiB stays in the CPU cache between the read, the hash and the write (8 MiB measured
-# 2-3x slower here).
+# Read/copy block: 1 MiB stays in the CPU cache between the read, the hash and the write (larger blocks
+# measured slower: docs/performance.md, "Design measurements").
 COPY_CHUNK = 2**20
 
 
@@ -163,11 +163,10 @@ def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, t
 
     Up to KERNEL_COPY_LIMIT the kernel copies (`shutil.copyfile`: sendfile, no byte passes through Python)
     and the copy is then hashed from the page cache it was just written to (mapped, on every core, with
-    `threads`: the copy is autolog's alone). Measured here right after a burst of saves: 47-64 ms for
-    100 MB every time, where a Python loop that hashes each block between its read and its write took 37-46 ms
-    when the disk was idle but 150-260 ms in three rounds of eight, its writes throttled by the writeback
-    of the saves before it. Larger files (that the page cache may not hold until the hash) are copied and
-    hashed block by block in one read."""
+    `threads`: the copy is autolog's alone). Right after a burst of saves the kernel's copy keeps its speed,
+    where a Python loop that hashes each block between its read and its write has its writes throttled by
+    the writeback of the saves before it (docs/performance.md, "Design measurements"). Larger files (that
+    the page cache may not hold until the hash) are copied and hashed block by block in one read."""
     if os.path.getsize(src) <= KERNEL_COPY_LIMIT:
         import shutil
 

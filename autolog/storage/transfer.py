@@ -4,8 +4,8 @@
 waits for its slowest part, holds 500 MiB in memory, and starts with a whole-object GET that it then drops.
 Here a sliding window of WINDOW parts of PART_SIZE bytes each stays busy (a part starts as soon as one
 ends), each part is written at its offset with `pwrite` as it lands, and at most WINDOW parts are held in
-memory. On the local SeaweedFS the `upload` benchmark measures it against `fsspec` `get_file` in the same
-run (README, "Storage"). Any fsspec async file system that serves byte ranges (`_cat_file(path, start,
+memory. The `upload` benchmark measures it against `fsspec` `get_file` in the same run (figures in
+docs/performance.md, "Storage"). Any fsspec async file system that serves byte ranges (`_cat_file(path, start,
 end)`: s3fs, gcsfs, adlfs) takes this path; others, and small objects, use the backend's own `get_file`.
 
 The object is read in several requests, so a writer replacing it meanwhile could leave a mix of two

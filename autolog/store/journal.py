@@ -4,7 +4,7 @@ The store is written by a background thread (which first imports SQLAlchemy, may
 find its file deleted), so a process killed right after a save could leave staged bytes and no row.
 Every task and every snapshot or artifact row is therefore also appended, on the caller's thread, to
 this process's journal file `{home}/journal/{host}-{pid}-{start}.jsonl`: one `write()` of one JSON line
-to a file kept open (about 10-20 µs; creating a file per entry cost 0.3-1 ms on ext4). No fsync: the page
+to a file kept open (microseconds; a file per entry cost far more: docs/performance.md). No fsync: the page
 cache outlives a killed process, and a write of a few hundred bytes is never torn by kill -9; a write cut
 short by a full disk is truncated away. The row records where its bytes are staged, so it works wherever
 staging lives.

@@ -6,8 +6,8 @@ and copying a snapshot, or a SQL insert, during the next save slows that save. S
 store worker hold their work while a save is running or one ended less than QUIET_S ago, and start it in
 the quiet that follows. Someone waiting for that work (`flush`, `task.models`, a query, the exit) ends the
 hold at once, and a burst that goes on for MAX_DEFER_S no longer holds anything back (the backlog stays
-bounded). Measured in `bench --only storage` (10 MB x 20 saves back to back): holding the store's inserts
-too took autolog's added time per save from 0.83 to 0.55 ms (median of three alternating runs).
+bounded). `bench --only storage` (10 MB x 20 saves back to back) measures what holding the store's inserts
+too saves per save (docs/performance.md, "Design measurements").
 """
 
 from __future__ import annotations

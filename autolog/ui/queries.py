@@ -120,8 +120,8 @@ class Queries:
 
     # -- task table ------------------------------------------------------------------------------------
     def projects(self) -> list[tuple[str, int]]:
-        """(project, task count), by name. Counting groups every task (40 ms at 100,000), so the answer is
-        kept until the number of tasks or the latest start changes: tasks are only ever added."""
+        """(project, task count), by name. Counting groups every task (slow at 100,000 tasks), so the answer
+        is kept until the number of tasks or the latest start changes: tasks are only ever added."""
         with self.engine.connect() as conn:
             key = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.started)).select_from(t)).one())
             if self._projects is not None and self._projects[0] == key:

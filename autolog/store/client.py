@@ -33,25 +33,12 @@ from ..system.log import logger, report_internal_error
 from ..system.redact import redact, redact_text
 from ..system.worker import lower_this_threads_priority
 from .ops import Operation, StoreOperations
+from .rows import WRITES
 
 if TYPE_CHECKING:
     from .journal import Journal
 
 _STOP = object()
-_WRITES = frozenset(
-    {
-        "insert",
-        "update",
-        "link_input",
-        "import_model",
-        "put_fingerprint",
-        "claim",
-        "replace_artifact",
-        "end_task",
-        "heartbeat",
-        "link_artifact_input",
-    }
-)  # = sql.WRITES (not imported: SQLAlchemy)
 _FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
@@ -127,10 +114,10 @@ class Store(StoreOperations):
             future, method, args, kwargs = item
             if not future.set_running_or_notify_cancel():
                 continue
-            if method in _WRITES and not self._parked:
+            if method in WRITES and not self._parked:
                 self._quiet.wait_for_quiet()
             if self._parked and not self._replay_parked():
-                if method in _WRITES or method == "ping":
+                if method in WRITES or method == "ping":
                     self._parked.append(item)  # in order behind the others: a barrier waits for them too
                 else:  # a user's read fails now instead of waiting behind writes for a server that is down
                     future.set_exception(
@@ -140,7 +127,7 @@ class Store(StoreOperations):
             try:
                 result = self._execute(method, args, kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
-                if method in _WRITES and getattr(exc, "retry_later", False) and self._sql is not None:
+                if method in WRITES and getattr(exc, "retry_later", False) and self._sql is not None:
                     self._park(item, exc)
                 else:
                     future.set_exception(exc)
@@ -216,14 +203,14 @@ class Store(StoreOperations):
     def _check(self, method: str) -> None:
         """Refuse an operation the store cannot take; warn once when the store was deleted or locked down."""
         if self._open_error is not None:
-            if method in _WRITES and not self._open_warned:
+            if method in WRITES and not self._open_warned:
                 # Said once, on the first record it costs (a read raises it to its caller instead).
                 self._open_warned = True
                 logger.warning("autolog: %s; records are kept in the journal for `autolog sync`", self._open_error)
             raise StoreUnavailable(self._open_error)
         if self._lost is not None:
             raise StoreUnavailable(self._lost)
-        if method not in _WRITES or self._file is None:
+        if method not in WRITES or self._file is None:
             return
         path, dev, ino = self._file
         try:

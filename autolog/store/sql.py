@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ..errors import AutologError, ConfigError, StoreUnavailableError
 from ..system.redact import redact, redact_text
 from . import queries, schema
+from .rows import WRITES
 
 T = TypeVar("T")
 logger = logging.getLogger("autolog")
@@ -36,21 +37,6 @@ TABLES = {t.name: t for t in schema.metadata.sorted_tables}
 # `task.models` must fail in seconds, not hang on backoff. PostgreSQL's own connect timeout bounds one try.
 UNREACHABLE_RETRY_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5
-# Operations that record something (as opposed to reads a caller waits for).
-WRITES = frozenset(
-    {
-        "insert",
-        "update",
-        "link_input",
-        "import_model",
-        "put_fingerprint",
-        "claim",
-        "replace_artifact",
-        "end_task",
-        "heartbeat",
-        "link_artifact_input",
-    }
-)
 
 
 def _normalize_url(url: str) -> str:

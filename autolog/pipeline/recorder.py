@@ -1,9 +1,10 @@
 """`Recorder`: the background half of every save and load, in call order.
 
-For a save it hashes the staged snapshot, stores its hash and size, remembers the user's file's
-fingerprint (so loading it later needs no re-hash) and hands the bytes to the uploader. For a load it
-finds which model's bytes were read: the fingerprint cache answers an unchanged known file without reading
-it; otherwise the file is hashed and the hash looked up. Unknown content becomes one imported model.
+For a save it only hashes the staged snapshot and remembers the user's file's fingerprint (so loading it
+later needs no re-hash); the hash, and every outcome, go to the `Uploader`, the snapshot's one owner, which
+places the bytes, writes the final state and releases staging. For a load it finds which model's bytes
+were read: the fingerprint cache answers an unchanged known file without reading it; otherwise the file is
+hashed and the hash looked up. Unknown content becomes one imported model.
 Because jobs run in order, a load always sees the snapshots saved before it, even those not yet uploaded.
 """
 
@@ -12,27 +13,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
-from ..storage.access import protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
 from ..store.client import Store
+from ..store.states import UploadState
 from ..system.bursts import SaveBursts
 from ..system.worker import Worker
 from .staging import Staging
-from .uploader import Uploader
+from .uploader import STAGED_GONE, SnapshotJob, Uploader
 
-
-@dataclass(frozen=True)
-class SnapshotJob:
-    table: str  # "models" or "artifacts"
-    row_id: str
-    staged_path: str
-    dest_uri: str | None  # None: record locally only
-    user_path: str | None = None  # the user's file, fingerprinted for the load fast path
-    user_fingerprint: Fingerprint | None = None
+__all__ = ["LinkJob", "Recorder", "SnapshotJob"]
 
 
 @dataclass(frozen=True)
@@ -82,48 +73,27 @@ class Recorder:
         # snapshot hashed during the next 100 MB save, that save's median rose ~5% and its slow tail doubled.
         self._quiet.wait_for_quiet()
         self.staging.refill()
-        staged = job.staged_path
-        problem = self.staging.intact(staged)
+        owner = self.uploader  # places the bytes, writes the final state, releases staging
+        problem = self.staging.intact(job.staged_path)
         if problem:
-            self.uploader.lost(job.table, job.row_id, problem, staged)
+            owner.lost(job, problem)
             return
-        dest = job.dest_uri
-        local_dest = dest if dest is not None and protocol_of(dest) == "file" else None  # copied on this thread
         delivered = None
         try:
-            if local_dest is not None:
-                delivered = self.uploader.deliver(
-                    job.table, job.row_id, staged, local_dest, threads=self.bursts.someone_waits()
-                )
-            digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
-            size = size_of(staged)
+            if job.local_dest:  # copied and hashed in one read, on this thread
+                delivered = owner.deliver(job, threads=self.bursts.someone_waits())
+            digest = delivered or hash_path(job.staged_path)  # read, never mapped: the user may truncate it
+            size = size_of(job.staged_path)
         except FileNotFoundError:
-            self.store.queue_update(job.table, job.row_id, {"upload_state": "failed", "error": "staged bytes are gone"})
+            owner.fail(job, STAGED_GONE)
             return
-        problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
+        problem = self.staging.intact(job.staged_path) or self._differs_from_record(job, digest)
         if problem:
-            if delivered and local_dest is not None:  # delivered: only ever set for a local destination
-                storage_for(local_dest).remove(local_dest)
-            self.uploader.lost(job.table, job.row_id, problem, staged)
+            owner.lost(job, problem, placed=delivered is not None)
             return
-        values: dict[str, Any] = {"hash": digest, "size": size}
-        if dest is None:
-            values.update(upload_state="done", staging_path=None)
-        elif delivered:
-            values.update(uri=dest, upload_state="done", staging_path=None, error=None)
-        recorded = self.store.queue_update(job.table, job.row_id, values)
+        owner.hashed(job, digest, size, placed=delivered is not None)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
-        if dest is None or delivered:
-            # Released only once the store holds the final state: a row that lives only in the journal (store
-            # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.
-            def release(done: Future[Any]) -> None:
-                if not done.exception():
-                    self.staging.release(staged)
-
-            recorded.add_done_callback(release)
-        elif local_dest is None:
-            self.uploader.enqueue(job.table, job.row_id, staged, dest)
 
     def _differs_from_record(self, job: SnapshotJob, digest: str) -> str | None:
         """For a snapshot resumed from another process (its staging state unknown here): the bytes must
@@ -197,7 +167,7 @@ class Recorder:
                     "hash": digest,
                     "is_dir": job.files is not None or os.path.isdir(job.path),
                     "created": time.time(),
-                    "upload_state": "done",
+                    "upload_state": UploadState.DONE,
                     "import_key": digest,
                 }
             )

@@ -22,11 +22,12 @@ import shutil
 import time
 
 from ..store.journal import replay
+from ..store.states import LIVE_TASK_STATUSES, UNSETTLED, UploadState
 from ..system.host import host_name
 from ..system.liveness import owner_alive, pid_alive
 from ..system.log import logger
-from .recorder import SnapshotJob
 from .session import Session
+from .uploader import STAGED_GONE, SnapshotJob
 
 TABLES = ("models", "artifacts")
 _alive = pid_alive
@@ -77,7 +78,7 @@ def abort_dead_tasks(session: Session) -> list[str]:
     """Mark `aborted` every running task whose process is gone (see the module docstring); returns their ids."""
     now, limit = time.time(), session.settings.heartbeat_timeout
     ended: list[str] = []
-    for status in ("running", "closing"):
+    for status in LIVE_TASK_STATUSES:
         for row in session.store.select("tasks", {"status": status}):
             alive = owner_alive(row.get("host"), row.get("pid"), row.get("pid_start"))
             if alive is None:  # another host: only its heartbeat can tell (none: an older autolog, keep it)
@@ -98,23 +99,22 @@ def resume_orphans(session: Session, *, include_live: bool = False) -> int:
     host, me = host_name(), os.getpid()
     queued = 0
     for table in TABLES:
-        for row in session.store.select(table, {"upload_state": ["pending", "failed"]}, order_by=("created",)):
+        for row in session.store.select(table, {"upload_state": list(UNSETTLED)}, order_by=("created",)):
             if row["owner_host"] != host:
                 continue  # its staged bytes are on another machine
-            in_flight = row["upload_state"] == "pending" and (
+            in_flight = row["upload_state"] == UploadState.PENDING and (
                 row["owner_pid"] == me or (_alive(row["owner_pid"]) and not include_live)
             )
             if in_flight:
                 continue  # a live process is still working on it; a failed one was given up: retry it
             staged = row["staging_path"]
+            job = SnapshotJob(table, row["id"], staged or "", row["dest_uri"])
             if not staged or not os.path.exists(staged):
-                session.store.queue_update(
-                    table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"}
-                )
+                session.uploader.fail(job, STAGED_GONE)
                 continue
             if not session.store.claim(table, row["id"], row["owner_host"], row["owner_pid"], host, me):
                 continue
-            session.store.queue_update(table, row["id"], {"upload_state": "pending", "error": None})
-            session.recorder.snapshot(SnapshotJob(table, row["id"], staged, row["dest_uri"]))
+            session.store.queue_update(table, row["id"], {"upload_state": UploadState.PENDING, "error": None})
+            session.recorder.snapshot(job)
             queued += 1
     return queued

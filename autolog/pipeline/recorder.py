@@ -34,6 +34,7 @@ class LinkJob:
     files: tuple[str, ...] | None
     framework: str
     fingerprint: Fingerprint | None
+    frozen: str | None = None  # the bytes read, hard-linked into staging as the load returned (`Staging.freeze`)
 
 
 class _RecorderWorker(Worker):
@@ -123,9 +124,14 @@ class Recorder:
             }
         )
 
-    def content_hash(self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None) -> str:
-        """Hash of what a load read: the fingerprint cache first, else the bytes."""
+    def content_hash(
+        self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None, frozen: str | None = None
+    ) -> str:
+        """Hash of what a load read: the fingerprint cache first, else the bytes (`frozen` when the load's
+        files were hard-linked as it returned: the user may have deleted or rewritten them since)."""
         if files is not None:
+            if frozen is not None:
+                return hash_members((os.path.basename(f), os.path.join(frozen, os.path.basename(f))) for f in files)
             return hash_members((os.path.basename(f), f) for f in files)
         if fingerprint is not None:
             known = self.store.get_fingerprint(path)
@@ -136,13 +142,21 @@ class Recorder:
             ):
                 recorded: str = known["hash"]
                 return recorded
-        digest = hash_path(path, follow_links_out=True)  # a load's hash: links out are read, never uploaded
-        if fingerprint is not None and not os.path.isdir(path):
+        # a load's hash: links out are read, never uploaded
+        digest = hash_path(frozen or path, follow_links_out=True)
+        if fingerprint is not None and not os.path.isdir(frozen or path):
             self._remember(path, fingerprint, digest)
         return digest
 
     def _link(self, job: LinkJob) -> None:
-        digest = self.content_hash(job.path, job.files, job.fingerprint)
+        try:
+            self._link_frozen(job)
+        finally:
+            if job.frozen is not None:
+                self.staging.release(job.frozen)
+
+    def _link_frozen(self, job: LinkJob) -> None:
+        digest = self.content_hash(job.path, job.files, job.fingerprint, job.frozen)
         candidates = self.store.select("models", {"hash": digest}, order_by=("created",), desc=True)
         if any(row["task_id"] == job.task_id for row in candidates):
             return  # a task does not become an input of itself
@@ -165,7 +179,7 @@ class Recorder:
                     "local_path": job.path,
                     "size": self._size(job),
                     "hash": digest,
-                    "is_dir": job.files is not None or os.path.isdir(job.path),
+                    "is_dir": job.files is not None or os.path.isdir(job.frozen or job.path),
                     "created": time.time(),
                     "upload_state": UploadState.DONE,
                     "import_key": digest,
@@ -175,6 +189,6 @@ class Recorder:
 
     @staticmethod
     def _size(job: LinkJob) -> int:
-        if job.files is not None:
+        if job.files is not None and job.frozen is None:
             return sum(os.path.getsize(f) for f in job.files)
-        return size_of(job.path)
+        return size_of(job.frozen or job.path)

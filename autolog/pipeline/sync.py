@@ -107,14 +107,30 @@ def resume_orphans(session: Session, *, include_live: bool = False) -> int:
             )
             if in_flight:
                 continue  # a live process is still working on it; a failed one was given up: retry it
+            # Claimed first (one conditional UPDATE that also makes it `pending`): a row another sync has just
+            # stored and released is no longer ours to judge by its missing staged bytes.
+            if not session.store.claim(table, row["id"], row["owner_host"], row["owner_pid"], host, me):
+                continue
             staged = row["staging_path"]
             job = SnapshotJob(table, row["id"], staged or "", row["dest_uri"])
             if not staged or not os.path.exists(staged):
                 session.uploader.fail(job, STAGED_GONE)
                 continue
-            if not session.store.claim(table, row["id"], row["owner_host"], row["owner_pid"], host, me):
-                continue
-            session.store.queue_update(table, row["id"], {"upload_state": UploadState.PENDING, "error": None})
             session.recorder.snapshot(job)
             queued += 1
     return queued
+
+
+def unsettled_by_host(session: Session) -> tuple[dict[UploadState, int], dict[str, int]]:
+    """({pending: n, failed: n} of this host's rows, {other host: rows pending or failed there}): a sync
+    finishes only its own host's rows (the staged bytes are there), so it reports the others apart."""
+    host = host_name()
+    here = {state: 0 for state in UNSETTLED}
+    elsewhere: dict[str, int] = {}
+    for table in TABLES:
+        for row in session.store.select(table, {"upload_state": list(UNSETTLED)}):
+            if row["owner_host"] == host or row["owner_host"] is None:
+                here[UploadState(row["upload_state"])] += 1
+            else:
+                elsewhere[row["owner_host"]] = elsewhere.get(row["owner_host"], 0) + 1
+    return here, elsewhere

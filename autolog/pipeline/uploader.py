@@ -37,6 +37,7 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # Errors that retrying within seconds cannot fix: the destination is full or refuses writes.
 PERMANENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 STAGED_GONE = "staged bytes are gone"
+DONE_AT_DEST = {"upload_state": UploadState.DONE, "staging_path": None, "error": None}
 
 T = TypeVar("T")
 
@@ -89,18 +90,17 @@ class Uploader:
         copy, or `placed` already by `deliver`) or send the bytes on to the background copy."""
         values: dict[str, Any] = {"hash": digest, "size": size}
         if job.dest_uri is None:
-            values.update(upload_state=UploadState.DONE, staging_path=None)
+            self._settle_done(job, {**values, "upload_state": UploadState.DONE, "staging_path": None})
         elif placed:
-            values.update(uri=job.dest_uri, upload_state=UploadState.DONE, staging_path=None, error=None)
-        recorded = self.store.queue_update(job.table, job.row_id, values)
-        if job.dest_uri is None or placed:
-            self._release_once_recorded(recorded, job.staged_path)
-        elif not job.local_dest:
+            self._settle_done(job, {**values, "uri": job.dest_uri, **DONE_AT_DEST})
+        else:
+            self.store.queue_update(job.table, job.row_id, values)
+        if job.dest_uri is not None and not placed and not job.local_dest:
             self.enqueue(job)
 
     def fail(self, job: SnapshotJob, error: str) -> None:
         """Settle a row as `failed` without a warning (its staged bytes are gone: nothing left to retry)."""
-        self.store.queue_update(job.table, job.row_id, {"upload_state": UploadState.FAILED, "error": error})
+        self.store.queue_settle(job.table, job.row_id, {"upload_state": UploadState.FAILED, "error": error})
 
     def lost(self, job: SnapshotJob, reason: str, *, placed: bool = False) -> None:
         """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
@@ -115,7 +115,7 @@ class Uploader:
             job.row_id,
             reason,
         )
-        self.store.queue_update(
+        self.store.queue_settle(
             job.table,
             job.row_id,
             {"upload_state": UploadState.LOST, "error": reason, "hash": None, "uri": None, "staging_path": None},
@@ -139,19 +139,19 @@ class Uploader:
         if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
             self.lost(job, problem, placed=True)
             return
-        self.store.update(
-            job.table,
-            job.row_id,
-            {"uri": dest, "upload_state": UploadState.DONE, "staging_path": None, "error": None},
-        )
-        self.staging.release(job.staged_path)
+        # Queued, never awaited: with the metadata store down, the next upload goes on and this row's new state
+        # waits in the store's queue and the journal (its staged bytes stay until the store holds it).
+        self._settle_done(job, {"uri": dest, **DONE_AT_DEST})
 
-    def _release_once_recorded(self, recorded: Future[Any], staged_path: str) -> None:
-        # Released only once the store holds the final state: a row that lives only in the journal (store
-        # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.
+    def _settle_done(self, job: SnapshotJob, values: dict[str, Any]) -> None:
+        """Write `done` (over `pending`/`failed` only) and release the staged bytes once the store holds it: a
+        row that lives only in the journal (store deleted, locked, unwritable, down) keeps its staged bytes for
+        `autolog sync`."""
+        recorded = self.store.queue_settle(job.table, job.row_id, values)
+
         def release(done: Future[Any]) -> None:
             if not done.exception():
-                self.staging.release(staged_path)
+                self.staging.release(job.staged_path)
 
         recorded.add_done_callback(release)
 

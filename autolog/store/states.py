@@ -58,4 +58,5 @@ class UploadState(_StrEnum):
     PRUNED = "pruned"  # bytes freed by a retention rule; sync skips it
 
 
-UNSETTLED = (UploadState.PENDING, UploadState.FAILED)  # a sync may claim these
+UNSETTLED = (UploadState.PENDING, UploadState.FAILED)  # a sync may claim these; a final state is written over them
+SETTLED = (UploadState.DONE, UploadState.FAILED, UploadState.LOST, UploadState.PRUNED)  # this process's part ends

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -157,6 +156,8 @@ class Uploader:
 
     def _attempts(self, job: SnapshotJob, put: Callable[[], T]) -> T:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            if self.worker.stopping:  # exit stopped waiting: no new I/O, nothing said (the row stays pending)
+                raise _Failed
             try:
                 return put()
             except FileNotFoundError as exc:
@@ -167,11 +168,14 @@ class Uploader:
                     self._fail(job, f"{type(exc).__name__}: {exc}")
                     raise _Failed from None
             except Exception as exc:  # noqa: BLE001 - any backend error may be transient: retry, then record
+                if self.worker.stopping:
+                    raise _Failed from None
                 if delay is None or (isinstance(exc, OSError) and exc.errno in PERMANENT_ERRNOS):
                     self._fail(job, f"{type(exc).__name__}: {exc}")
                     raise _Failed from None
                 logger.debug("autolog: upload to %s failed (attempt %d), retrying: %s", job.dest_uri, attempt + 1, exc)
-            time.sleep(delay)
+            if self.worker.sleep(delay):
+                raise _Failed
         raise AssertionError("unreachable")
 
     def _fail(self, job: SnapshotJob, error: str) -> None:

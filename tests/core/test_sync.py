@@ -105,7 +105,8 @@ def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_pat
 
 def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_path: Path) -> None:
     """A process killed between freezing a save's bytes and journaling it leaves a staged folder nothing
-    points to: `autolog sync` removes it once it is an hour old, and keeps every folder a record names."""
+    points to: `autolog sync` removes it once it is an hour old. A folder whose record is settled (`done`: a
+    process that died before releasing it, or whose final state came from the journal) goes at once."""
     import time
     import uuid
 
@@ -129,10 +130,10 @@ def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_pat
 
     orphan_old = folder(uuid.uuid4().hex, old=True)
     orphan_new = folder(uuid.uuid4().hex, old=False)
-    referenced_old = folder(known.id, old=True)
+    settled_new = folder(known.id, old=False)
     out = subprocess.run(
         [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
     assert not orphan_old.exists()
-    assert orphan_new.exists() and referenced_old.exists()
+    assert orphan_new.exists() and not settled_new.exists()

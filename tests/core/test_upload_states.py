@@ -110,6 +110,8 @@ def test_sync_from_each_state(home: Path, tmp_path: Path) -> None:
     for row_id, data, dest, *_rest, copied in cases:
         if copied:
             assert Path(dest).read_bytes() == data and rows[row_id]["uri"] == dest
+        if rows[row_id]["upload_state"] == PENDING:  # still someone's: its staged bytes are kept
+            assert Path(rows[row_id]["staging_path"]).read_bytes() == data
     # exit status 1 only for what failed (rows left `failed`); other hosts' rows are reported apart
     assert sync.returncode == 1, sync.stdout + sync.stderr
     assert "another host" in sync.stdout or "other host" in sync.stdout, sync.stdout

@@ -352,7 +352,8 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from ..pipeline.sync import recover
+    from ..pipeline.sync import recover, unsettled_by_host
+    from ..store.states import UploadState
 
     session = _session()
     queued = recover(session, include_live=args.include_live)
@@ -362,12 +363,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"autolog: uploads still running after {timeout:g} s (upload_timeout); run `autolog sync` again",
             file=sys.stderr,
         )
-    left = {
-        state: sum(len(session.store.select(table, {"upload_state": state})) for table in ("models", "artifacts"))
-        for state in ("pending", "failed")
-    }
-    print(f"{queued} upload(s) resumed; {left['pending']} still pending, {left['failed']} failed")
-    return 1 if left["failed"] else 0
+    here, elsewhere = unsettled_by_host(session)
+    line = f"{queued} upload(s) resumed; {here[UploadState.PENDING]} still pending, {here[UploadState.FAILED]} failed"
+    if elsewhere:
+        hosts = ", ".join(f"{host}: {n}" for host, n in sorted(elsewhere.items()))
+        line += (
+            f"; on other hosts, {sum(elsewhere.values())} not finished ({hosts}): `autolog sync` there finishes them"
+        )
+    print(line)
+    return 1 if here[UploadState.FAILED] else 0  # another host's rows are not this sync's to finish
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

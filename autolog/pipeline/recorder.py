@@ -1,9 +1,10 @@
 """`Recorder`: the background half of every save and load, in call order.
 
-For a save it hashes the staged snapshot, stores its hash and size, remembers the user's file's
-fingerprint (so loading it later needs no re-hash) and hands the bytes to the uploader. For a load it
-finds which model's bytes were read: the fingerprint cache answers an unchanged known file without reading
-it; otherwise the file is hashed and the hash looked up. Unknown content becomes one imported model.
+For a save it only hashes the staged snapshot and remembers the user's file's fingerprint (so loading it
+later needs no re-hash); the hash, and every outcome, go to the `Uploader`, the snapshot's one owner, which
+places the bytes, writes the final state and releases staging. For a load it finds which model's bytes
+were read: the fingerprint cache answers an unchanged known file without reading it; otherwise the file is
+hashed and the hash looked up. Unknown content becomes one imported model.
 Because jobs run in order, a load always sees the snapshots saved before it, even those not yet uploaded.
 """
 
@@ -12,27 +13,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
-from ..storage.access import protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
 from ..store.client import Store
+from ..store.states import UploadState
 from ..system.bursts import SaveBursts
 from ..system.worker import Worker
 from .staging import Staging
-from .uploader import Uploader
+from .uploader import STAGED_GONE, SnapshotJob, Uploader
 
-
-@dataclass(frozen=True)
-class SnapshotJob:
-    table: str  # "models" or "artifacts"
-    row_id: str
-    staged_path: str
-    dest_uri: str | None  # None: record locally only
-    user_path: str | None = None  # the user's file, fingerprinted for the load fast path
-    user_fingerprint: Fingerprint | None = None
+__all__ = ["LinkJob", "Recorder", "SnapshotJob"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +34,7 @@ class LinkJob:
     files: tuple[str, ...] | None
     framework: str
     fingerprint: Fingerprint | None
+    frozen: str | None = None  # the bytes read, hard-linked into staging as the load returned (`Staging.freeze`)
 
 
 class _RecorderWorker(Worker):
@@ -82,48 +74,27 @@ class Recorder:
         # previous snapshot during the next save slowed that save (docs/performance.md, "Design measurements").
         self._quiet.wait_for_quiet()
         self.staging.refill()
-        staged = job.staged_path
-        problem = self.staging.intact(staged)
+        owner = self.uploader  # places the bytes, writes the final state, releases staging
+        problem = self.staging.intact(job.staged_path)
         if problem:
-            self.uploader.lost(job.table, job.row_id, problem, staged)
+            owner.lost(job, problem)
             return
-        dest = job.dest_uri
-        local_dest = dest if dest is not None and protocol_of(dest) == "file" else None  # copied on this thread
         delivered = None
         try:
-            if local_dest is not None:
-                delivered = self.uploader.deliver(
-                    job.table, job.row_id, staged, local_dest, threads=self.bursts.someone_waits()
-                )
-            digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
-            size = size_of(staged)
+            if job.local_dest:  # copied and hashed in one read, on this thread
+                delivered = owner.deliver(job, threads=self.bursts.someone_waits())
+            digest = delivered or hash_path(job.staged_path)  # read, never mapped: the user may truncate it
+            size = size_of(job.staged_path)
         except FileNotFoundError:
-            self.store.queue_update(job.table, job.row_id, {"upload_state": "failed", "error": "staged bytes are gone"})
+            owner.fail(job, STAGED_GONE)
             return
-        problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
+        problem = self.staging.intact(job.staged_path) or self._differs_from_record(job, digest)
         if problem:
-            if delivered and local_dest is not None:  # delivered: only ever set for a local destination
-                storage_for(local_dest).remove(local_dest)
-            self.uploader.lost(job.table, job.row_id, problem, staged)
+            owner.lost(job, problem, placed=delivered is not None)
             return
-        values: dict[str, Any] = {"hash": digest, "size": size}
-        if dest is None:
-            values.update(upload_state="done", staging_path=None)
-        elif delivered:
-            values.update(uri=dest, upload_state="done", staging_path=None, error=None)
-        recorded = self.store.queue_update(job.table, job.row_id, values)
+        owner.hashed(job, digest, size, placed=delivered is not None)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
-        if dest is None or delivered:
-            # Released only once the store holds the final state: a row that lives only in the journal (store
-            # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.
-            def release(done: Future[Any]) -> None:
-                if not done.exception():
-                    self.staging.release(staged)
-
-            recorded.add_done_callback(release)
-        elif local_dest is None:
-            self.uploader.enqueue(job.table, job.row_id, staged, dest)
 
     def _differs_from_record(self, job: SnapshotJob, digest: str) -> str | None:
         """For a snapshot resumed from another process (its staging state unknown here): the bytes must
@@ -153,9 +124,14 @@ class Recorder:
             }
         )
 
-    def content_hash(self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None) -> str:
-        """Hash of what a load read: the fingerprint cache first, else the bytes."""
+    def content_hash(
+        self, path: str, files: tuple[str, ...] | None, fingerprint: Fingerprint | None, frozen: str | None = None
+    ) -> str:
+        """Hash of what a load read: the fingerprint cache first, else the bytes (`frozen` when the load's
+        files were hard-linked as it returned: the user may have deleted or rewritten them since)."""
         if files is not None:
+            if frozen is not None:
+                return hash_members((os.path.basename(f), os.path.join(frozen, os.path.basename(f))) for f in files)
             return hash_members((os.path.basename(f), f) for f in files)
         if fingerprint is not None:
             known = self.store.get_fingerprint(path)
@@ -166,13 +142,21 @@ class Recorder:
             ):
                 recorded: str = known["hash"]
                 return recorded
-        digest = hash_path(path, follow_links_out=True)  # a load's hash: links out are read, never uploaded
-        if fingerprint is not None and not os.path.isdir(path):
+        # a load's hash: links out are read, never uploaded
+        digest = hash_path(frozen or path, follow_links_out=True)
+        if fingerprint is not None and not os.path.isdir(frozen or path):
             self._remember(path, fingerprint, digest)
         return digest
 
     def _link(self, job: LinkJob) -> None:
-        digest = self.content_hash(job.path, job.files, job.fingerprint)
+        try:
+            self._link_frozen(job)
+        finally:
+            if job.frozen is not None:
+                self.staging.release(job.frozen)
+
+    def _link_frozen(self, job: LinkJob) -> None:
+        digest = self.content_hash(job.path, job.files, job.fingerprint, job.frozen)
         candidates = self.store.select("models", {"hash": digest}, order_by=("created",), desc=True)
         if any(row["task_id"] == job.task_id for row in candidates):
             return  # a task does not become an input of itself
@@ -195,9 +179,9 @@ class Recorder:
                     "local_path": job.path,
                     "size": self._size(job),
                     "hash": digest,
-                    "is_dir": job.files is not None or os.path.isdir(job.path),
+                    "is_dir": job.files is not None or os.path.isdir(job.frozen or job.path),
                     "created": time.time(),
-                    "upload_state": "done",
+                    "upload_state": UploadState.DONE,
                     "import_key": digest,
                 }
             )
@@ -205,6 +189,6 @@ class Recorder:
 
     @staticmethod
     def _size(job: LinkJob) -> int:
-        if job.files is not None:
+        if job.files is not None and job.frozen is None:
             return sum(os.path.getsize(f) for f in job.files)
-        return size_of(job.path)
+        return size_of(job.frozen or job.path)

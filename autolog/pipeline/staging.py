@@ -115,6 +115,47 @@ class Staging:
             self._frozen[staged] = record
         return staged
 
+    def freeze(self, source: str, files: tuple[str, ...] | None = None) -> str | None:
+        """For a load: hard-link what was read (a file, member files, or every file under a folder, links
+        followed as a load's hash follows them) into a new staging folder, so the background hash reads
+        those bytes even when the user deletes, renames or replaces the file as soon as the load returns.
+
+        O(1) per file on the caller's thread and never a copy: where a link is impossible (another file
+        system with no staging root, a read-only folder), None, and the file is hashed where it is."""
+        members = [(os.path.basename(f), os.path.realpath(f)) for f in files] if files is not None else None
+        if members is None and os.path.isdir(source):
+            members = [(rel, str(full)) for rel, full in member_files(source, follow_links_out=True)]
+        root = self._root_for(members[0][1] if members else source)
+        folder = root / uuid.uuid4().hex
+        try:
+            self._make_folder(root, folder)
+            if members is None:
+                dest = folder / os.path.basename(source)
+                inodes = [self._link(os.path.realpath(source), dest)]
+            else:
+                dest = folder / "content"
+                inodes = []
+                for rel, full in members:
+                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                    inodes.append(self._link(full, dest / rel))
+                dest.mkdir(exist_ok=True)
+        except OSError:
+            self.release(str(folder))
+            return None
+        staged = str(dest)
+        record = _Frozen(tuple(inodes), frozen_state(staged))
+        with self._lock:
+            self._frozen[staged] = record
+        return staged
+
+    def _link(self, source: str, dest: Path) -> Inode:
+        os.link(source, dest)
+        st = os.stat(dest)
+        key = (st.st_dev, st.st_ino)
+        with self._lock:
+            self._staged_inodes[key] = self._staged_inodes.get(key, 0) + 1
+        return key
+
     # -- folders made ahead of time ------------------------------------------------------------------------
     # A mkdir costs a new inode and block; renaming an empty folder made earlier costs far less (figures:
     # docs/performance.md, "Design measurements"). So each staging root keeps a few spare folders beside
@@ -258,12 +299,7 @@ class Staging:
     def _link_or_copy(self, source: str, dest: Path, copy: bool) -> Inode | None:
         if not copy:
             try:
-                os.link(source, dest)
-                st = os.stat(dest)
-                key = (st.st_dev, st.st_ino)
-                with self._lock:
-                    self._staged_inodes[key] = self._staged_inodes.get(key, 0) + 1
-                return key
+                return self._link(source, dest)
             except OSError:
                 pass  # links not allowed here: copy
         copy_file(source, dest)  # never more open than the source (paths.copy_file)

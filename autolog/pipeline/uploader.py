@@ -1,4 +1,9 @@
-"""`Uploader`: copies staged snapshots and artifacts to their `output_uri`.
+"""`Uploader`: the one owner of a snapshot (or artifact) after its save, from "bytes frozen" to "state final,
+staging released".
+
+The recorder hashes a snapshot's staged bytes and hands the result here (`hashed`), or reports what went
+wrong (`fail`, `lost`); nothing else writes a row's final upload state or releases its staged bytes. The
+states and what `autolog sync` does from each are in `autolog.store.states`.
 
 A save never waits for this. Remote copies run on the uploader's background thread; a copy to a local
 folder runs in the recorder's pass over the snapshot (`deliver`), hashed while copied (one read), or a
@@ -14,12 +19,15 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ..storage.access import storage_for
+from ..storage.access import protocol_of, storage_for
+from ..storage.fingerprint import Fingerprint
 from ..store.client import Store
+from ..store.states import UploadState
 from ..system.log import logger
 from ..system.worker import Worker
 from .staging import Staging
@@ -27,8 +35,27 @@ from .staging import Staging
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # Errors that retrying within seconds cannot fix: the destination is full or refuses writes.
 PERMANENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+STAGED_GONE = "staged bytes are gone"
+DONE_AT_DEST = {"upload_state": UploadState.DONE, "staging_path": None, "error": None}
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SnapshotJob:
+    """One snapshot or artifact row whose staged bytes are to be hashed and placed."""
+
+    table: str  # "models" or "artifacts"
+    row_id: str
+    staged_path: str
+    dest_uri: str | None  # None: record locally only
+    user_path: str | None = None  # the user's file, fingerprinted for the load fast path
+    user_fingerprint: Fingerprint | None = None
+
+    @property
+    def local_dest(self) -> bool:
+        """A destination on a local file system: copied (and hashed) in the recorder's pass."""
+        return self.dest_uri is not None and protocol_of(self.dest_uri) == "file"
 
 
 class _Failed(Exception):
@@ -36,86 +63,126 @@ class _Failed(Exception):
 
 
 class Uploader:
-    """Background copies from staging to remote storage, in order, with retries."""
+    """Owner of each snapshot after its save: places the bytes, writes the final state, releases staging."""
 
     def __init__(self, store: Store, staging: Staging) -> None:
         self.store = store
         self.staging = staging
         self.worker = Worker("uploader")
 
-    def enqueue(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> None:
-        self.worker.submit(self._upload, table, row_id, staged_path, dest_uri)
-
-    def _upload(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> None:
-        storage = storage_for(dest_uri)
-        try:
-            self._attempts(table, row_id, staged_path, dest_uri, lambda: storage.put(staged_path, dest_uri))
-        except _Failed:
-            return
-        problem = self.staging.intact(staged_path)
-        if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
-            storage.remove(dest_uri)
-            self.lost(table, row_id, problem, staged_path)
-            return
-        self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None, "error": None})
-        self.staging.release(staged_path)
-
-    def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str, *, threads: bool = False) -> str | None:
+    # -- what the recorder hands over ------------------------------------------------------------------
+    def deliver(self, job: SnapshotJob, *, threads: bool = False) -> str | None:
         """Copy to a local destination on the caller's (recorder's) thread and hash what was placed there
         (`threads`: someone waits for it, so the hash may take every core).
 
         Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
-        storage = storage_for(dest_uri)
+        assert job.dest_uri is not None
+        dest = job.dest_uri
+        storage = storage_for(dest)
         try:
-            return self._attempts(
-                table,
-                row_id,
-                staged_path,
-                dest_uri,
-                lambda: storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads),
-            )
+            return self._attempts(job, lambda: storage.put_hashed(job.staged_path, dest, staged=True, threads=threads))
         except _Failed:
             return None
 
-    def _attempts(self, table: str, row_id: str, staged_path: str, dest_uri: str, put: Callable[[], T]) -> T:
+    def hashed(self, job: SnapshotJob, digest: str, size: int, *, placed: bool = False) -> None:
+        """The recorder hashed the staged bytes: record hash and size, and either settle the row (nothing to
+        copy, or `placed` already by `deliver`) or send the bytes on to the background copy."""
+        values: dict[str, Any] = {"hash": digest, "size": size}
+        if job.dest_uri is None:
+            self._settle_done(job, {**values, "upload_state": UploadState.DONE, "staging_path": None})
+        elif placed:
+            self._settle_done(job, {**values, "uri": job.dest_uri, **DONE_AT_DEST})
+        else:
+            self.store.queue_update(job.table, job.row_id, values)
+        if job.dest_uri is not None and not placed and not job.local_dest:
+            self.enqueue(job)
+
+    def fail(self, job: SnapshotJob, error: str) -> None:
+        """Settle a row as `failed` without a warning (its staged bytes are gone: nothing left to retry)."""
+        self.store.queue_settle(job.table, job.row_id, {"upload_state": UploadState.FAILED, "error": error})
+
+    def lost(self, job: SnapshotJob, reason: str, *, placed: bool = False) -> None:
+        """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
+
+        Its staged bytes are someone else's, so they are dropped (nothing for `sync` to finish), and so is a
+        copy `placed` at its destination."""
+        if placed and job.dest_uri is not None:
+            storage_for(job.dest_uri).remove(job.dest_uri)
+        logger.warning(
+            "autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with other bytes",
+            job.table[:-1],
+            job.row_id,
+            reason,
+        )
+        self.store.queue_settle(
+            job.table,
+            job.row_id,
+            {"upload_state": UploadState.LOST, "error": reason, "hash": None, "uri": None, "staging_path": None},
+        )
+        self.staging.release(job.staged_path)
+
+    # -- the background copy ---------------------------------------------------------------------------
+    def enqueue(self, job: SnapshotJob) -> None:
+        """Copy a hashed snapshot to its remote destination on the uploader's thread."""
+        self.worker.submit(self._upload, job)
+
+    def _upload(self, job: SnapshotJob) -> None:
+        assert job.dest_uri is not None
+        dest = job.dest_uri
+        storage = storage_for(dest)
+        try:
+            self._attempts(job, lambda: storage.put(job.staged_path, dest))
+        except _Failed:
+            return
+        problem = self.staging.intact(job.staged_path)
+        if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
+            self.lost(job, problem, placed=True)
+            return
+        # Queued, never awaited: with the metadata store down, the next upload goes on and this row's new state
+        # waits in the store's queue and the journal (its staged bytes stay until the store holds it).
+        self._settle_done(job, {"uri": dest, **DONE_AT_DEST})
+
+    def _settle_done(self, job: SnapshotJob, values: dict[str, Any]) -> None:
+        """Write `done` (over `pending`/`failed` only) and release the staged bytes once the store holds it: a
+        row that lives only in the journal (store deleted, locked, unwritable, down) keeps its staged bytes for
+        `autolog sync`."""
+        recorded = self.store.queue_settle(job.table, job.row_id, values)
+
+        def release(done: Future[Any]) -> None:
+            if not done.exception():
+                self.staging.release(job.staged_path)
+
+        recorded.add_done_callback(release)
+
+    def _attempts(self, job: SnapshotJob, put: Callable[[], T]) -> T:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            if self.worker.stopping:  # exit stopped waiting: no new I/O, nothing said (the row stays pending)
+                raise _Failed
             try:
                 return put()
             except FileNotFoundError as exc:
-                if not os.path.exists(staged_path):
-                    self._fail(table, row_id, f"staged bytes at {staged_path} are gone")
+                if not os.path.exists(job.staged_path):
+                    self._fail(job, f"staged bytes at {job.staged_path} are gone")
                     raise _Failed from None
                 if delay is None:  # the destination says "not found" (a missing bucket): record it
-                    self._fail(table, row_id, f"{type(exc).__name__}: {exc}")
+                    self._fail(job, f"{type(exc).__name__}: {exc}")
                     raise _Failed from None
             except Exception as exc:  # noqa: BLE001 - any backend error may be transient: retry, then record
-                if delay is None or (isinstance(exc, OSError) and exc.errno in PERMANENT_ERRNOS):
-                    self._fail(table, row_id, f"{type(exc).__name__}: {exc}")
+                if self.worker.stopping:
                     raise _Failed from None
-                logger.debug("autolog: upload to %s failed (attempt %d), retrying: %s", dest_uri, attempt + 1, exc)
-            time.sleep(delay)
+                if delay is None or (isinstance(exc, OSError) and exc.errno in PERMANENT_ERRNOS):
+                    self._fail(job, f"{type(exc).__name__}: {exc}")
+                    raise _Failed from None
+                logger.debug("autolog: upload to %s failed (attempt %d), retrying: %s", job.dest_uri, attempt + 1, exc)
+            if self.worker.sleep(delay):
+                raise _Failed
         raise AssertionError("unreachable")
 
-    def _fail(self, table: str, row_id: str, error: str) -> None:
+    def _fail(self, job: SnapshotJob, error: str) -> None:
         logger.warning(
             "autolog: upload of %s %s failed: %s; the bytes stay staged and `autolog sync` retries it",
-            table[:-1],
-            row_id,
+            job.table[:-1],
+            job.row_id,
             error,
         )
-        self.store.queue_update(table, row_id, {"upload_state": "failed", "error": error})
-
-    def lost(self, table: str, row_id: str, reason: str, staged_path: str) -> None:
-        """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
-
-        Its staged bytes are someone else's, so they are dropped (nothing for `sync` to finish)."""
-        logger.warning(
-            "autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with other bytes",
-            table[:-1],
-            row_id,
-            reason,
-        )
-        self.store.queue_update(
-            table, row_id, {"upload_state": "lost", "error": reason, "hash": None, "uri": None, "staging_path": None}
-        )
-        self.staging.release(staged_path)
+        self.fail(job, error)

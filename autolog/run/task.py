@@ -374,8 +374,10 @@ class Task:
         fingerprint = None
         if target.files is None and os.path.isfile(target.path):
             fingerprint = Fingerprint.of(target.path)
+        # Hard-linked now (O(1)), hashed later: the user may delete or rewrite the file as soon as we return.
+        frozen = self._session.staging.freeze(target.path, target.files)
         self._session.recorder.link(
-            LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework, fingerprint)
+            LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework, fingerprint, frozen)
         )
 
     # -- artifacts ---------------------------------------------------------------------------------------

@@ -34,12 +34,12 @@ from ..system.redact import redact, redact_text
 from ..system.worker import lower_this_threads_priority
 from .ops import Operation, StoreOperations
 from .rows import WRITES
+from .states import FINAL_TASK_STATUSES, SETTLED, UploadState
 
 if TYPE_CHECKING:
     from .journal import Journal
 
 _STOP = object()
-_FINAL_TASK = ("completed", "failed", "aborted")
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
 PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable are tried again
@@ -145,7 +145,8 @@ class Store(StoreOperations):
         with self.busy:
             self._check(method)
             result = getattr(self._sql, method)(*args, **kwargs)
-            if method == "update" and not result and (args[0], args[1]) in self.unfinished:
+            missing = result is None if method == "settle" else method == "update" and not result
+            if missing and (args[0], args[1]) in self.unfinished:
                 # Its insert never landed (store full, locked, unwritable): the caller must keep the
                 # staged bytes, which the journal entry points to, for `autolog sync`.
                 raise StoreUnavailable(
@@ -253,17 +254,18 @@ class Store(StoreOperations):
             if self.journal is not None:
                 self.journal.forget("tasks", args[0])
             return
-        if method != "update" or not result:
+        if method not in ("update", "settle") or result is None or method == "update" and not result:
             return  # rowcount 0: the row is not in this store, keep its journal entry
         table, key, values = args[0], args[1], args[2]
-        state = values.get("upload_state")
-        if table == "tasks" and values.get("status") in _FINAL_TASK:
+        # A settle that found the row settled by another process (False) ends our part as well.
+        state = values.get("upload_state") if result else UploadState.DONE
+        if table == "tasks" and values.get("status") in FINAL_TASK_STATUSES:
             self._live_tasks.discard(key)
             if self.journal is not None:
                 self.journal.forget("tasks", key)
-        elif state in ("done", "failed"):
+        elif state in SETTLED:
             self.unfinished.discard((table, key))
-            if state == "done" and self.journal is not None:
+            if state != UploadState.FAILED and self.journal is not None:
                 self.journal.forget(table, key)
 
     def _fail_queued(self) -> None:
@@ -311,13 +313,15 @@ class Store(StoreOperations):
             table, row = ("artifacts", args[0]) if method == "replace_artifact" else (args[0], args[1])
             if table == "tasks":
                 self._live_tasks.add(row["id"])
-            elif row.get("upload_state") == "pending":
+            elif row.get("upload_state") == UploadState.PENDING:
                 self.unfinished.add((table, row["id"]))
             if self.journal is not None:
                 self.journal.record(table, row)
-        elif method == "update" and args[0] == "tasks" and args[2].get("status") in _FINAL_TASK:
+        elif method == "update" and args[0] == "tasks" and args[2].get("status") in FINAL_TASK_STATUSES:
             if self.journal is not None:
                 self.journal.task_ended(args[1], args[2])
+        elif method in ("update", "settle") and args[0] != "tasks" and self.journal is not None:
+            self.journal.updated(args[0], args[1], args[2])  # a journaled row's new state waits there too
 
     def barrier(self, timeout: float | None = None) -> bool:
         """Wait until every operation queued so far has run; False on timeout."""

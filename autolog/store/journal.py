@@ -27,10 +27,12 @@ from typing import Any
 from ..system.host import host_name
 from ..system.liveness import owner_alive, process_start
 from ..system.log import logger
+from .states import FINAL_TASK_STATUSES, SETTLED, UNSETTLED, TaskStatus
 
-FINAL_TASK_STATES = ("completed", "failed", "aborted")
+FINAL_TASK_STATES = FINAL_TASK_STATUSES
 ROW_TABLES = ("models", "artifacts")
 SUFFIX = ".jsonl"
+SETTLED_COLUMNS = ("upload_state", "uri", "hash", "size", "staging_path", "error")  # what a settle may write
 
 
 class Journal:
@@ -55,8 +57,9 @@ class Journal:
             self._outstanding = set()
         return self._fd
 
-    def _append(self, record: dict[str, Any], what: str) -> bool:
-        """Append one line (caller holds the lock); False, and a warning, when the home cannot hold it."""
+    def _append(self, record: dict[str, Any], what: str | None) -> bool:
+        """Append one line (caller holds the lock); False, and a warning, when the home cannot hold it (`what`
+        None: a line the store will have anyway, given up silently)."""
         line = json.dumps(record, default=str, separators=(",", ":")).encode() + b"\n"
         fd = size = None
         try:
@@ -73,6 +76,8 @@ class Journal:
                     os.ftruncate(fd, size)
                 except OSError:
                     pass
+            if what is None:
+                return False
             self.lost.append(what)
             logger.log(
                 30 if len(self.lost) == 1 else 10,
@@ -98,6 +103,13 @@ class Journal:
         with self._lock:
             if ("tasks", task_id) in self._outstanding:
                 self._append({"op": "end", "table": "tasks", "id": task_id, "values": values}, f"task {task_id}")
+
+    def updated(self, table: str, row_id: str, values: dict[str, Any]) -> None:
+        """Journal new values of an outstanding snapshot or artifact row (its hash, its final upload state), so
+        a store that is down when they are written gets them from the journal, not from a second upload."""
+        with self._lock:
+            if (table, row_id) in self._outstanding and self._pid == os.getpid():
+                self._append({"op": "set", "table": table, "id": row_id, "values": values}, None)
 
     def forget(self, table: str, row_id: str) -> None:
         """The store holds this row's final state (called on the store thread)."""
@@ -140,8 +152,8 @@ def read(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, An
             continue
         if entry.get("op") == "row":
             rows[(entry["table"], entry["row"]["id"])] = dict(entry["row"])
-        elif entry.get("op") == "end" and ("tasks", entry["id"]) in rows:
-            rows[("tasks", entry["id"])].update(entry["values"])
+        elif entry.get("op") in ("end", "set") and (entry["table"], entry["id"]) in rows:
+            rows[(entry["table"], entry["id"])].update(entry["values"])
         elif entry.get("op") == "forget":
             rows.pop((entry["table"], entry["id"]), None)
     return owner, rows
@@ -166,8 +178,13 @@ def replay(journal: Journal, store: Any) -> int:
         if owner_alive(owner["host"], owner["pid"], owner["start"]) is not False:
             continue  # its process still runs (or runs on another host): not ours to replay
         ordered = sorted(rows.items(), key=lambda kv: (kv[0][0] != "tasks", kv[1].get("created") or 0))
-        for (table, _id), row in ordered:
-            inserted += _replay_task(store, row) if table == "tasks" else _replay_row(store, table, row)
+        for (table, row_id), row in ordered:
+            try:
+                inserted += _replay_task(store, row) if table == "tasks" else _replay_row(store, table, row)
+            except Exception:
+                if store.get(table, row_id) is None:
+                    raise
+                # another process (a sync or an `init` next to this one) replayed the same file first
         path.unlink(missing_ok=True)  # every row is in the store now: the store is the way back
     return inserted
 
@@ -175,7 +192,7 @@ def replay(journal: Journal, store: Any) -> int:
 def _replay_task(store: Any, row: dict[str, Any]) -> int:
     """Insert a dead process's task if missing, and end it: its journaled final status, else `aborted`."""
     final = row.get("status") in FINAL_TASK_STATES
-    status = row["status"] if final else "aborted"
+    status = row["status"] if final else TaskStatus.ABORTED
     ended = row.get("ended") if final else None
     existing = store.get("tasks", row["id"])
     if existing is None:
@@ -187,8 +204,15 @@ def _replay_task(store: Any, row: dict[str, Any]) -> int:
 
 
 def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
+    """Insert a dead process's row if missing, or give it the final state its process journaled (settled only
+    over `pending`/`failed`). A row still unsettled is left to `resume_orphans`, which claims it first: marking it
+    `failed` here could overwrite what another sync had just stored."""
     existing = store.get(table, row["id"])
     inserted = 0
+    if existing is not None:
+        if row.get("upload_state") in SETTLED and existing["upload_state"] in UNSETTLED:
+            store.settle(table, row["id"], {k: v for k, v in row.items() if k in SETTLED_COLUMNS})
+        return 0
     if existing is None:
         if table == "artifacts":
             later = [
@@ -202,9 +226,5 @@ def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
                 store.replace_artifact(row)
         else:
             store.insert(table, row)
-        existing, inserted = row, 1
-    if existing["upload_state"] != "done" and not (
-        existing.get("staging_path") and os.path.exists(existing["staging_path"])
-    ):
-        store.update(table, row["id"], {"upload_state": "failed", "error": "staged bytes are gone"})
+        inserted = 1
     return inserted

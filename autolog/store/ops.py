@@ -32,6 +32,7 @@ Operation = Literal[
     "get_fingerprint",
     "insert",
     "update",
+    "settle",
     "link_input",
     "link_artifact_input",
     "import_model",
@@ -152,6 +153,11 @@ class StoreOperations:
         changed: int = self._call("update", table, key, values)
         return changed
 
+    def settle(self, table: str, key: str, values: Row) -> bool | None:
+        """Write a row's final upload state over `pending`/`failed` only (`SqlStore.settle`)."""
+        written: bool | None = self._call("settle", table, key, values)
+        return written
+
     def replace_artifact(self, row: Row) -> None:
         """Insert an artifact row and mark earlier ones of that task and name replaced, in one transaction."""
         self._call("replace_artifact", row)
@@ -174,7 +180,8 @@ class StoreOperations:
         return bool(self._call("end_task", task_id, status, ended))
 
     def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
-        """Take over a row's upload from its owner, if that owner still holds it; False if someone else did."""
+        """Take over a row's upload from its owner, if that owner still holds it, and make it `pending`; False if
+        someone else did."""
         return bool(self._call("claim", table, key, old_host, old_pid, host, pid))
 
     # -- fire-and-forget writes of the recording path: journaled first, a failure is logged ---------------
@@ -183,6 +190,10 @@ class StoreOperations:
 
     def queue_update(self, table: str, key: str, values: Row) -> Future[Any]:
         return self._write("update", table, key, values)
+
+    def queue_settle(self, table: str, key: str, values: Row) -> Future[Any]:
+        """A row's final upload state, written over `pending`/`failed` only; the Future holds `settle`'s answer."""
+        return self._write("settle", table, key, values)
 
     def queue_replace_artifact(self, row: Row) -> Future[Any]:
         return self._write("replace_artifact", row)

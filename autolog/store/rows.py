@@ -16,6 +16,7 @@ WRITES = frozenset(
     {
         "insert",
         "update",
+        "settle",
         "link_input",
         "import_model",
         "put_fingerprint",

@@ -57,7 +57,7 @@ tasks = Table(
 def _upload_columns() -> list[Column[Any]]:
     """The upload-state columns models and artifacts share (new Column objects for each table)."""
     return [
-        Column("upload_state", String(16), nullable=False),  # pending | done | failed | lost
+        Column("upload_state", String(16), nullable=False),  # states.UploadState
         Column("staging_path", Text),
         Column("dest_uri", Text),  # where a pending upload goes; becomes `uri` once durable
         Column("owner_host", String(255)),  # the process that uploads it (`autolog sync` claims it after)

@@ -27,6 +27,7 @@ from ..errors import AutologError, ConfigError, StoreUnavailableError
 from ..system.redact import redact, redact_text
 from . import queries, schema
 from .rows import WRITES
+from .states import LIVE_TASK_STATUSES, UNSETTLED, TaskStatus, UploadState
 
 T = TypeVar("T")
 logger = logging.getLogger("autolog")
@@ -241,6 +242,17 @@ class SqlStore:
             return conn.execute(t.update().where(t.c.id == key).values(**values)).rowcount
 
     @_retrying
+    def settle(self, table: str, key: str, values: Row) -> bool | None:
+        """Write a snapshot's or artifact's final upload state, only over `pending` or `failed` (one conditional
+        UPDATE): True when written; False when the row had left those states (another process settled it);
+        None when the row is not in the store."""
+        t = TABLES[table]
+        with self.engine.begin() as conn:
+            if conn.execute(t.update().where(t.c.id == key, t.c.upload_state.in_(UNSETTLED)).values(**values)).rowcount:
+                return True
+            return None if conn.execute(sa.select(t.c.id).where(t.c.id == key)).first() is None else False
+
+    @_retrying
     def get(self, table: str, key: str) -> Row | None:
         t = TABLES[table]
         with self.engine.connect() as conn:
@@ -431,7 +443,7 @@ class SqlStore:
             return (
                 conn.execute(
                     t.update()
-                    .where(t.c.id == task_id, t.c.status.in_(("running", "closing")))
+                    .where(t.c.id == task_id, t.c.status.in_(LIVE_TASK_STATUSES))
                     .values(status=status, ended=ended)
                 ).rowcount
                 == 1
@@ -441,23 +453,25 @@ class SqlStore:
     def heartbeat(self, task_ids: list[str], now: float) -> None:
         t = schema.tasks
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.id.in_(task_ids), t.c.status == "running").values(heartbeat=now))
+            conn.execute(t.update().where(t.c.id.in_(task_ids), t.c.status == TaskStatus.RUNNING).values(heartbeat=now))
 
     # -- pending uploads ---------------------------------------------------------------------------
     @_retrying
     def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
-        """Take over a pending upload from a dead process; False if someone else took it first."""
+        """Take over a pending or failed upload from its owner (a dead process, or one that gave it up), and make it
+        `pending` again, in one conditional UPDATE: one process owns a row at a time. False if someone else took it
+        first."""
         t = TABLES[table]
         with self.engine.begin() as conn:
             result = conn.execute(
                 t.update()
                 .where(
                     t.c.id == key,
-                    t.c.upload_state.in_(("pending", "failed")),
+                    t.c.upload_state.in_(UNSETTLED),
                     t.c.owner_host == old_host,
                     t.c.owner_pid == old_pid,
                 )
-                .values(owner_host=host, owner_pid=pid)
+                .values(owner_host=host, owner_pid=pid, upload_state=UploadState.PENDING, error=None)
             )
             return result.rowcount == 1
 

@@ -47,6 +47,8 @@ class Worker:
 
     def submit(self, job: Callable[..., Any], *args: Any) -> None:
         with self._cond:
+            if self._stopping:
+                return  # stopped: no new work (what it would have done is pending in the store and journal)
             self._jobs.append((job, args))
             self._unfinished += 1
             self._cond.notify_all()
@@ -63,7 +65,9 @@ class Worker:
             try:
                 job(*args)
             except Exception as exc:  # noqa: BLE001 - contained; strict mode makes the test suite fail on it
-                if not _already_reported(exc):
+                # Once stopped (exit gave up waiting), an in-flight job failing during interpreter shutdown
+                # says nothing on the user's stderr: its row is pending for `autolog sync` anyway.
+                if not self.stopping and not _already_reported(exc):
                     report_internal_error(self.name, exc)
             finally:
                 with self._cond:
@@ -86,7 +90,21 @@ class Worker:
                 self._cond.wait(remaining)
         return True
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def stop(self) -> None:
+        """Stop now, not after the queue: the job running finishes (a job checks `stopping` or `sleep` before new
+        I/O), queued jobs are dropped and later ones refused. Their records are pending in the store and the
+        journal, where `autolog sync` or the next `init` finds them."""
         with self._cond:
             self._stopping = True
+            self._unfinished -= len(self._jobs)
+            self._jobs.clear()
             self._cond.notify_all()
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait `seconds` (a retry's backoff) unless the worker is stopped first; True if it was."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._stopping, seconds)

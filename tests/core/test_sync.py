@@ -105,7 +105,8 @@ def test_exit_waits_up_to_upload_timeout_then_says_how_to_finish(run_py, tmp_pat
 
 def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_path: Path) -> None:
     """A process killed between freezing a save's bytes and journaling it leaves a staged folder nothing
-    points to: `autolog sync` removes it once it is an hour old, and keeps every folder a record names."""
+    points to: `autolog sync` removes it once it is an hour old. A folder whose record is settled (`done`: a
+    process that died before releasing it, or whose final state came from the journal) goes at once."""
     import time
     import uuid
 
@@ -129,10 +130,57 @@ def test_sync_removes_old_staged_folders_no_record_points_to(home: Path, tmp_pat
 
     orphan_old = folder(uuid.uuid4().hex, old=True)
     orphan_new = folder(uuid.uuid4().hex, old=False)
-    referenced_old = folder(known.id, old=True)
+    settled_new = folder(known.id, old=False)
     out = subprocess.run(
         [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
     assert not orphan_old.exists()
-    assert orphan_new.exists() and referenced_old.exists()
+    assert orphan_new.exists() and not settled_new.exists()
+
+
+def test_sync_reports_other_hosts_rows_apart_and_their_host_finishes_them(run_py, tmp_path: Path) -> None:
+    """Two simulated hosts on one home (AUTOLOG_HOST): a sync finishes its own host's rows only (the staged
+    bytes are there), says how many wait on which other host, and exits 0 for them."""
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"host b's weights")
+    proc = run_py(
+        f"""
+        import os, signal, autolog
+        import autolog.pipeline.uploader as uploader
+        uploader.Uploader.deliver = lambda *a, **k: None  # host b dies before copying
+        task = autolog.init("p", "on-b", output_uri={str(tmp_path / "out")!r})
+        model = task.register_model({str(src)!r})
+        task._session.recorder.worker.wait()
+        task._session.store.barrier()
+        print(model.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """,
+        check=False,
+        env={"AUTOLOG_HOST": "host-b"},
+    )
+    model_id = proc.stdout.strip()
+
+    def sync(host: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "AUTOLOG_HOST": host}
+        return subprocess.run(
+            [sys.executable, "-m", "autolog", "sync"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
+        )
+
+    on_a = sync("host-a")
+    assert on_a.returncode == 0, on_a.stdout + on_a.stderr
+    assert on_a.stdout.startswith("0 upload(s) resumed; 0 still pending, 0 failed"), on_a.stdout
+    assert "on other hosts, 1 not finished (host-b: 1)" in on_a.stdout, on_a.stdout
+    import autolog
+
+    assert autolog.Model.get(model_id).upload_state == "pending"
+    on_b = sync("host-b")
+    assert on_b.returncode == 0 and on_b.stdout.startswith("1 upload(s) resumed; 0 still pending"), on_b.stdout
+    assert "other hosts" not in on_b.stdout
+    model = autolog.Model.get(model_id)
+    assert model.upload_state == "done" and Path(model.get_local_copy()).read_bytes() == b"host b's weights"

@@ -45,6 +45,9 @@ HOOK_NAMES: tuple[str, ...] = (
     "safetensors",
     "lightning",
     "transformers",
+    "dcp",
+    "accelerate",
+    "peft",
 )
 
 # The modules whose import triggers each hook, known without importing the hook module (so `import autolog`
@@ -63,6 +66,9 @@ WATCHES: dict[str, tuple[str, ...]] = {
         "transformers.tokenization_utils_base",
         "transformers.trainer",
     ),
+    "dcp": ("torch.distributed.checkpoint", "torch.distributed.checkpoint.format_utils"),
+    "accelerate": ("accelerate.accelerator",),
+    "peft": ("peft.peft_model",),
 }
 
 

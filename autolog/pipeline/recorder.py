@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from ..storage.access import protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
+from ..storage.moves import moved_to
 from ..store.client import Store
 from ..system.bursts import SaveBursts
 from ..system.worker import Worker
@@ -33,6 +35,9 @@ class SnapshotJob:
     dest_uri: str | None  # None: record locally only
     user_path: str | None = None  # the user's file, fingerprinted for the load fast path
     user_fingerprint: Fingerprint | None = None
+    # Called with the user's file's new path when it was renamed after the save (`storage.moves`); returns
+    # the destination for that name. Set for a model saved by a framework.
+    on_moved: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,11 @@ class Recorder:
         if problem:
             self.uploader.lost(job.table, job.row_id, problem, staged)
             return
-        dest = job.dest_uri
+        dest, user_path = job.dest_uri, job.user_path
+        if job.on_moved is not None and user_path and job.user_fingerprint:
+            moved = moved_to(user_path, job.user_fingerprint)
+            if moved is not None:
+                dest, user_path = job.on_moved(moved), moved
         local_dest = dest if dest is not None and protocol_of(dest) == "file" else None  # copied on this thread
         delivered = None
         try:
@@ -112,8 +121,8 @@ class Recorder:
         elif delivered:
             values.update(uri=dest, upload_state="done", staging_path=None, error=None)
         recorded = self.store.queue_update(job.table, job.row_id, values)
-        if job.user_path and job.user_fingerprint:
-            self._remember(job.user_path, job.user_fingerprint, digest)
+        if user_path and job.user_fingerprint:
+            self._remember(user_path, job.user_fingerprint, digest)
         if dest is None or delivered:
             # Released only once the store holds the final state: a row that lives only in the journal (store
             # deleted, locked, unwritable) keeps its staged bytes for `autolog sync`.

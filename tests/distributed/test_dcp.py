@@ -1,0 +1,58 @@
+"""torch.distributed.checkpoint end to end: save, async_save and load by 2 and 4 gloo ranks, every rank calling
+`autolog.init`; one task, one folder snapshot per checkpoint holding every rank's shard; a resharded load in
+one process links it; DCP's inner torch.save calls are not snapshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("torch.distributed.checkpoint")
+
+import autolog  # noqa: E402
+
+
+def members(model: autolog.Model) -> list[str]:
+    return sorted(os.listdir(model.get_local_copy()))
+
+
+@pytest.mark.parametrize(("ranks", "spawn"), [(2, True), (4, False)], ids=["2-ranks-spawn", "4-ranks-torchrun"])
+def test_a_sharded_checkpoint_is_one_snapshot_of_rank_0s_task_and_a_resharded_load_links_it(
+    launch, tmp_path: Path, remote: Path, ranks: int, spawn: bool
+):
+    root = tmp_path / "ckpt"
+    out = launch("dcp_job.py", str(remote), str(root), ranks=ranks, spawn=spawn)
+    (task,) = autolog.Task.query(project="dist", task="train")  # one task for the job, not one per rank
+    assert task.status == "completed"
+    assert f"task {task.id} current True" in out.stdout  # rank 0's
+    assert out.stdout.count("current False") == ranks - 1  # the other ranks: init returned, records nothing
+    outputs = task.models["output"]
+    assert [(m.name, m.framework, m.is_dir) for m in outputs] == [
+        ("step-1", "pytorch", True),
+        ("step-2", "pytorch", True),
+    ]
+    shards = sorted(f"__{r}_0.distcp" for r in range(ranks))
+    for model in outputs:
+        assert members(model) == [".metadata", *shards]  # every rank's shard, the metadata, nothing else
+        assert model.uri is not None and model.uri.startswith(str(remote))
+    assert task.models["input"] == []  # loading its own checkpoint: not an input of itself
+    assert autolog.Model.query(framework="pytorch") == list(reversed(outputs))  # no per-file snapshots anywhere
+
+    evaluate = launch("dcp_reshard.py", str(root / "step-1"), str(tmp_path / "full.pt"))
+    consumer = autolog.Task.get_task(evaluate.stdout.split()[-1])
+    assert [m.id for m in consumer.models["input"]] == [outputs[0].id]
+    (converted,) = consumer.models["output"]
+    assert (converted.name, converted.framework, converted.is_dir) == ("full.pt", "pytorch", False)
+
+
+def test_a_fetched_copy_of_the_snapshot_loads_in_one_process(launch, tmp_path: Path, remote: Path):
+    launch("dcp_job.py", str(remote), str(tmp_path / "ckpt"), ranks=2)
+    (task,) = autolog.Task.query(project="dist", task="train")
+    first = task.models["output"][0]
+    fetched = first.get_local_copy()
+    evaluate = launch("dcp_reshard.py", fetched)
+    consumer = autolog.Task.get_task(evaluate.stdout.split()[-1])
+    assert [m.id for m in consumer.models["input"]] == [first.id]

@@ -56,3 +56,24 @@ def test_a_fetched_copy_of_the_snapshot_loads_in_one_process(launch, tmp_path: P
     evaluate = launch("dcp_reshard.py", fetched)
     consumer = autolog.Task.get_task(evaluate.stdout.split()[-1])
     assert [m.id for m in consumer.models["input"]] == [first.id]
+
+
+@pytest.mark.s3
+def test_a_checkpoint_written_to_s3_by_dcps_fsspec_writer_is_recorded_at_its_uri_without_a_copy(
+    launch, s3_uri: str, tmp_path: Path
+):
+    pytest.importorskip("s3fs")
+    root = f"{s3_uri}/run"
+    launch("dcp_job.py", str(tmp_path / "unused-output"), root, ranks=2)
+    (task,) = autolog.Task.query(project="dist", task="train")
+    outputs = task.models["output"]
+    assert [(m.name, m.uri, m.is_dir) for m in outputs] == [
+        ("step-1", f"{root}/step-1", True),
+        ("step-2", f"{root}/step-2", True),
+    ]
+    assert not (tmp_path / "unused-output").exists()  # recorded where DCP wrote it: no second copy
+    assert members(outputs[0]) == [".metadata", "__0_0.distcp", "__1_0.distcp"]  # fetched and hash-checked
+
+    evaluate = launch("dcp_reshard.py", f"{root}/step-2")
+    consumer = autolog.Task.get_task(evaluate.stdout.split()[-1])
+    assert [m.id for m in consumer.models["input"]] == [outputs[1].id]

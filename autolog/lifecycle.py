@@ -124,7 +124,7 @@ def init(
         uri = _resolve_output_uri(output_uri, settings.default_output_uri)
         if global_rank() != 0:
             # Every rank of a distributed job may call init; the job is ONE task, rank 0's (SPEC).
-            return follower_task(get_session(), project, task, uri, tags)
+            return follower_task(project, task, uri, tags)
         previous = current_task()
         if previous is not None:
             previous.close(COMPLETED, timeout=settings.upload_timeout)

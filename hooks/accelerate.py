@@ -41,7 +41,7 @@ def _model_folder(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any
 def _load_folder(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """`load_state(input_dir=None)`: the folder given, or the latest automatically named checkpoint."""
     given = _input_dir(instance, args, kwargs)
-    if given is not None:
+    if isinstance(given, (str, os.PathLike)):
         return os.path.expanduser(os.fspath(given))
     config = getattr(instance, "project_configuration", None)
     if not getattr(config, "automatic_checkpoint_naming", False):

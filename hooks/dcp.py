@@ -125,11 +125,10 @@ class _Pending:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         if exc_type is not None and self.key is not None:
             with _async_lock:
                 _async_pending.discard(self.key)
-        return False
 
 
 def _async_save_wrapper(hook: Hook) -> Callable[..., Any]:

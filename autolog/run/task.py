@@ -459,7 +459,22 @@ def new_task(
     return Task._create(session, project, name, output_uri, tags, ignore)
 
 
-def follower_task(session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...]) -> Task:
+class _FollowerTask(Task):
+    """A task that opens no session until asked for one: on a rank other than 0, `init` starts no store
+    connection, heartbeat or staging (nothing there records), so no rank pays for autolog's threads."""
+
+    @property
+    def _session(self) -> Session:
+        from .current import get_session
+
+        return get_session()
+
+    @_session.setter
+    def _session(self, value: Session | None) -> None:
+        pass
+
+
+def follower_task(project: str, name: str, output_uri: str | None, tags: tuple[str, ...]) -> Task:
     """What `init` returns on a distributed rank other than 0: the job's one task is rank 0's, so this one is
     never stored and records nothing (its `models` and `artifacts` are empty); it only answers its fields."""
     row = {
@@ -472,7 +487,7 @@ def follower_task(session: Session, project: str, name: str, output_uri: str | N
         "started": time.time(),
         "ended": None,
     }
-    return Task(session, row)
+    return _FollowerTask(None, row)  # type: ignore[arg-type]
 
 
 def find_artifact(task_id: str, name: str) -> Artifact:

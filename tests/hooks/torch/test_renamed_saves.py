@@ -11,7 +11,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import autolog  # noqa: E402
 
 PROJECT = "torch-rename"  # the project of the `task` fixture (tests/hooks/conftest.py)
 

@@ -72,9 +72,16 @@ class _Checkpoint:
         return self.uri or self.local
 
 
-def _finder(storage_keyword: str, storage_position: int) -> Callable[[Any, Args, Kwargs], _Checkpoint | None]:
-    """`checkpoint_id=` when given (DCP resets the storage to it), else the storage writer's or reader's `path`."""
-    storage = arg(storage_position, storage_keyword)
+def _finder(
+    storage_keyword: str, storage_position: int | None = None
+) -> Callable[[Any, Args, Kwargs], _Checkpoint | None]:
+    """`checkpoint_id=` when given (DCP resets the storage to it), else the storage writer's or reader's `path`
+    (keyword-only in `save`/`load`; second positional argument of the deprecated `*_state_dict` forms)."""
+
+    def storage(instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if storage_position is None:
+            return kwargs.get(storage_keyword)
+        return arg(storage_position, storage_keyword)(instance, args, kwargs)
 
     def find(instance: Any, args: Args, kwargs: Kwargs) -> _Checkpoint | None:
         location = kwargs.get("checkpoint_id")
@@ -133,7 +140,7 @@ class _Pending:
 
 def _async_save_wrapper(hook: Hook) -> Callable[..., Any]:
     """`async_save(...)`: returns once the state is staged; the snapshot is recorded when the upload completes."""
-    find = _finder("storage_writer", 99)
+    find = _finder("storage_writer")
 
     def before(instance: Any, args: Args, kwargs: Kwargs) -> _Checkpoint | None:
         found = find(instance, args, kwargs)
@@ -214,12 +221,12 @@ class DcpHook(Hook):
         from torch.distributed.checkpoint import state_dict_loader, state_dict_saver
 
         # save(state_dict, *, checkpoint_id, storage_writer, ...): every rank; returns on rank 0 after .metadata.
-        save = _save_wrapper(self, _finder("storage_writer", 99))
+        save = _save_wrapper(self, _finder("storage_writer"))
         # save_state_dict(state_dict, storage_writer, ...): the deprecated positional form.
         legacy_save = _save_wrapper(self, _finder("storage_writer", 1))
         async_save = _async_save_wrapper(self)
         # load(state_dict, *, checkpoint_id, storage_reader, ...) and the deprecated load_state_dict(sd, reader).
-        load = _load_wrapper(self, _finder("storage_reader", 99))
+        load = _load_wrapper(self, _finder("storage_reader"))
         legacy_load = _load_wrapper(self, _finder("storage_reader", 1))
         for owner in (module, state_dict_saver):
             self.wrap(owner, "save", save)

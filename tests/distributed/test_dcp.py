@@ -44,8 +44,11 @@ def test_a_sharded_checkpoint_is_one_snapshot_of_rank_0s_task_and_a_resharded_lo
     evaluate = launch("dcp_reshard.py", str(root / "step-1"), str(tmp_path / "full.pt"))
     consumer = autolog.Task.get_task(evaluate.stdout.split()[-1])
     assert [m.id for m in consumer.models["input"]] == [outputs[0].id]
-    (converted,) = consumer.models["output"]
-    assert (converted.name, converted.framework, converted.is_dir) == ("full.pt", "pytorch", False)
+    assert [(m.name, m.framework, m.is_dir) for m in consumer.models["output"]] == [
+        ("full.pt", "pytorch", False),  # dcp_to_torch_save: the folder linked above, the file recorded
+        ("converted", "pytorch", True),  # torch_save_to_dcp: the folder (its torch.load read this task's own file)
+        ("via-writer", "pytorch", True),  # dcp.save(storage_writer=FileSystemWriter(dir)) in one process
+    ]
 
     if ranks == 2:  # a copy fetched with get_local_copy() loads in one process and links the same snapshot
         fetched = launch("dcp_reshard.py", outputs[1].get_local_copy())

@@ -31,8 +31,9 @@ from .config import load_settings
 from .pipeline.session import Session
 from .run import current
 from .run.current import current_task, get_session
-from .run.task import ABORTED, COMPLETED, FAILED, Task, new_task
+from .run.task import ABORTED, COMPLETED, FAILED, Task, follower_task, new_task
 from .system.log import strict, swallowed_in_strict_mode
+from .system.rank import global_rank
 
 __all__ = ["current_task", "get_session", "init"]
 
@@ -100,8 +101,10 @@ def init(
     `memory://`); a scheme fsspec does not know is a `ValueError` here, naming the scheme.
     `tags`: free-text labels (`Task.query(tags=...)`). `frameworks`: `True` (every hook), `False` (none) or a
     mapping such as `{"tensorflow": False}`, by hook name (`torch`, `tensorflow`, `keras`, `joblib`,
-    `xgboost`, `safetensors`, `lightning`, `transformers`). `ignore`: glob patterns (`"*/data/*.pt"`); a save
-    or load whose path matches one is not recorded.
+    `xgboost`, `safetensors`, `lightning`, `transformers`, `dcp`, `accelerate`, `peft`).
+    `ignore`: glob patterns (`"*/data/*.pt"`); a save or load whose path matches one is not recorded.
+    On a distributed rank other than 0 (`RANK`, or `torch.distributed` once initialised) it returns a task
+    that is never stored and records nothing: a job is ONE task, rank 0's.
 
     As a context manager (`with autolog.init(...) as task:`) the task ends `completed`, or `failed` when an
     exception leaves the block (it propagates). Otherwise it ends at interpreter exit, after pending uploads
@@ -119,6 +122,9 @@ def init(
     with _lock:
         settings = load_settings()
         uri = _resolve_output_uri(output_uri, settings.default_output_uri)
+        if global_rank() != 0:
+            # Every rank of a distributed job may call init; the job is ONE task, rank 0's (SPEC).
+            return follower_task(project, task, uri, tags)
         previous = current_task()
         if previous is not None:
             previous.close(COMPLETED, timeout=settings.upload_timeout)

@@ -18,6 +18,11 @@ Loads: `_load(path_or_url)` (imported as `pl_load`) is what `LightningModule.loa
 `Trainer.fit/validate/test/predict(ckpt_path=...)` (after resolving `"best"`/`"last"`) and `Fabric.load` read
 through; it links the snapshot with those bytes. A load inside the task that saved it links nothing.
 
+Sharded checkpoints: the FSDP and ModelParallel strategies (Trainer and Fabric; `state_dict_type="sharded"`, the
+default of ModelParallel) write a folder: every rank's DCP shard, `.metadata`, and rank 0's `meta.pt`. Their
+`save_checkpoint` is wrapped so that the whole folder is ONE snapshot, recorded on rank 0 after `meta.pt` exists,
+and their `load_checkpoint` of a folder links it once.
+
 Aliases: `torch_io.py` and `core/saving.py` bind `_atomic_save` / `_load as pl_load` with `from ... import`;
 they are rebound by the core's alias pass when imported before the patch, and pick up the wrapper otherwise.
 """
@@ -36,9 +41,14 @@ from autolog.capture.api import (
     Hook,
     Kwargs,
     arg,
+    bypassed,
+    call_once,
     captured,
+    guard,
     observing_nested_saves,
     protect_previous,
+    record_folder_load,
+    record_folder_save,
     record_load,
     record_remote_load,
     record_remote_save,
@@ -47,6 +57,8 @@ from autolog.capture.api import (
 )
 
 FRAMEWORK = "lightning"
+# Packages whose FSDP / ModelParallel strategies write sharded checkpoints (Trainer's and Fabric's, both names).
+_STRATEGY_PACKAGES = ("lightning.pytorch", "pytorch_lightning", "lightning.fabric", "lightning_fabric")
 _filepath = arg(1, "filepath")
 _load_source = arg(0, "path_or_url")
 
@@ -136,14 +148,81 @@ def _load_wrapper(hook: Hook) -> Callable[..., Any]:
     return captured(hook, "lightning load", before, after)
 
 
+def _sharded(strategy: Any) -> bool:
+    """Whether this FSDP / ModelParallel strategy writes a sharded (DCP folder) checkpoint."""
+    distributed = getattr(strategy, "_save_distributed_checkpoint", None)  # ModelParallelStrategy
+    return bool(distributed) if distributed is not None else getattr(strategy, "_state_dict_type", None) == "sharded"
+
+
+def _sharded_save_wrapper(hook: Hook, path: Callable[[Any, Args, Kwargs], Any]) -> Callable[..., Any]:
+    """`save_checkpoint` of the FSDP / ModelParallel strategies: a sharded checkpoint is a folder that `dcp.save`
+    fills on every rank and to which rank 0 then adds `meta.pt` with `torch.save`; the whole folder is ONE
+    snapshot, recorded once the call returned (the DCP save and `meta.pt` inside count once). A full
+    (single-file) checkpoint goes on through `_atomic_save` as before."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if bypassed(hook):
+            return wrapped(*args, **kwargs)
+        folder = None
+        with guard("lightning sharded save"):
+            found = resolve_target(path(instance, args, kwargs)) if _sharded(instance) else None
+            if found is not None:
+                protect_previous(found)
+                folder = found.path
+        if folder is None:
+            return wrapped(*args, **kwargs)
+        result = call_once(wrapped, args, kwargs)
+        with guard("lightning sharded save"):
+            record_folder_save(folder, FRAMEWORK)
+        return result
+
+    return wrapper
+
+
+def _sharded_load_wrapper(hook: Hook, path: Callable[[Any, Args, Kwargs], Any]) -> Callable[..., Any]:
+    """`load_checkpoint` of those strategies: a checkpoint folder links once (its `dcp.load` and the `torch.load`
+    of `meta.pt` inside count once); a single file goes on through `_load` as before."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if bypassed(hook):
+            return wrapped(*args, **kwargs)
+        folder = None
+        with guard("lightning sharded load"):
+            found = resolve_target(path(instance, args, kwargs))
+            folder = found.path if found is not None and os.path.isdir(found.path) else None
+        if folder is None:
+            return wrapped(*args, **kwargs)
+        result = call_once(wrapped, args, kwargs)
+        with guard("lightning sharded load"):
+            record_folder_load(folder, FRAMEWORK)
+        return result
+
+    return wrapper
+
+
 class LightningHook(Hook):
     name = "lightning"
-    watches = ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io")
+    watches = (
+        "lightning.fabric.utilities.cloud_io",
+        "lightning_fabric.utilities.cloud_io",
+        *(f"{package}.strategies.{name}" for package in _STRATEGY_PACKAGES for name in ("fsdp", "model_parallel")),
+    )
     distribution = ("lightning", "pytorch-lightning", "lightning-fabric")
     min_version = (2, 4)
     max_version = (3,)
 
     def patch(self, module: ModuleType) -> None:
+        package, _, short = module.__name__.rpartition(".strategies.")
+        if short in ("fsdp", "model_parallel"):
+            cls = module.FSDPStrategy if short == "fsdp" else module.ModelParallelStrategy
+            fabric = "fabric" in package
+            # Trainer: save_checkpoint(checkpoint, filepath) / load_checkpoint(checkpoint_path);
+            # Fabric: save_checkpoint(path, state, ...) / load_checkpoint(path, state, ...).
+            save_path = arg(0, "path") if fabric else arg(1, "filepath")
+            load_path = arg(0, "path") if fabric else arg(0, "checkpoint_path")
+            self.wrap(cls, "save_checkpoint", _sharded_save_wrapper(self, save_path))
+            self.wrap(cls, "load_checkpoint", _sharded_load_wrapper(self, load_path))
+            return
         # _atomic_save(checkpoint, filepath): the single writer of checkpoint files (Trainer, ModelCheckpoint,
         # Fabric); after it returns the file exists under its final name, transaction committed.
         self.wrap(module, "_atomic_save", _save_wrapper(self))

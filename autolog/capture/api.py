@@ -11,8 +11,9 @@ is imported.
   `call_once` (for a wrapper that is not a captured call, such as a scope), `observing_nested_saves`.
 - Finders: `arg(position, keyword)` takes the destination or source from the call's arguments.
 - Recording, for `captured` bodies: `resolve_target`, `protect_previous`, `record_save`, `record_load`,
-  `record_folder_save`, `record_folder_load`, `record_remote_save`, `record_remote_load`, `covering`,
-  `active`; `Target` is what a hook saw; `guard(where)` contains an internal error to one warning.
+  `record_folder_save`, `record_folder_load`, `record_remote_save`, `record_remote_folder_save`,
+  `record_remote_load`, `covering`, `active`; `Target` is what a hook saw; `guard(where)` contains an internal
+  error to one warning.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .recording import (
     record_folder_load,
     record_folder_save,
     record_load,
+    record_remote_folder_save,
     record_remote_load,
     record_remote_save,
     record_save,
@@ -66,6 +68,7 @@ __all__ = [
     "record_folder_load",
     "record_folder_save",
     "record_load",
+    "record_remote_folder_save",
     "record_remote_load",
     "record_remote_save",
     "record_save",

@@ -45,6 +45,9 @@ HOOK_NAMES: tuple[str, ...] = (
     "safetensors",
     "lightning",
     "transformers",
+    "dcp",
+    "accelerate",
+    "peft",
 )
 
 # The modules whose import triggers each hook, known without importing the hook module (so `import autolog`
@@ -56,13 +59,27 @@ WATCHES: dict[str, tuple[str, ...]] = {
     "joblib": ("joblib",),
     "xgboost": ("xgboost",),
     "safetensors": ("safetensors", "safetensors.torch", "safetensors.numpy"),
-    "lightning": ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io"),
+    "lightning": (
+        "lightning.fabric.utilities.cloud_io",
+        "lightning_fabric.utilities.cloud_io",
+        "lightning.pytorch.strategies.fsdp",
+        "lightning.pytorch.strategies.model_parallel",
+        "pytorch_lightning.strategies.fsdp",
+        "pytorch_lightning.strategies.model_parallel",
+        "lightning.fabric.strategies.fsdp",
+        "lightning.fabric.strategies.model_parallel",
+        "lightning_fabric.strategies.fsdp",
+        "lightning_fabric.strategies.model_parallel",
+    ),
     "transformers": (
         "transformers.configuration_utils",
         "transformers.modeling_utils",
         "transformers.tokenization_utils_base",
         "transformers.trainer",
     ),
+    "dcp": ("torch.distributed.checkpoint", "torch.distributed.checkpoint.format_utils"),
+    "accelerate": ("accelerate.accelerator",),
+    "peft": ("peft.peft_model",),
 }
 
 

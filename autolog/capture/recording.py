@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 from ..run import current
 from ..run.target import Target
+from ..system.rank import global_rank
 
 __all__ = ["Target", "active", "covering", "protect_previous", "record_load", "record_save", "resolve_target"]
 
@@ -54,26 +54,9 @@ def _transaction_target(obj: Any) -> Target | None:
     return Target(os.path.abspath(temp), from_open_file=True, file_object=obj, final_path=os.path.abspath(final))
 
 
-def _global_rank() -> int:
-    rank = os.environ.get("RANK")
-    if rank not in (None, ""):
-        try:
-            return int(rank)
-        except ValueError:
-            return 0
-    dist = sys.modules.get("torch.distributed")
-    if dist is not None:
-        try:
-            if dist.is_available() and dist.is_initialized():
-                return int(dist.get_rank())
-        except Exception:  # noqa: BLE001 - a broken torch.distributed must not break a save
-            return 0
-    return 0
-
-
 def active() -> bool:
     """True when a save or load should be recorded now (a current task, global rank 0)."""
-    return current.current_task() is not None and _global_rank() == 0
+    return current.current_task() is not None and global_rank() == 0
 
 
 def resolve_target(obj: Any) -> Target | None:
@@ -152,6 +135,14 @@ def record_remote_save(
             return
         digest, size = blake3(data).hexdigest(), len(data)
     task.record_remote_output(uri, digest, int(size or 0), framework)
+
+
+def record_remote_folder_save(uri: str, framework: str) -> None:
+    """After several processes wrote the folder `uri` themselves (DCP's fsspec writer to `s3://...`): one folder
+    snapshot recorded at that URI, no second copy; its hash is read back once in the background."""
+    task = current.current_task()
+    if task is not None:
+        task.record_remote_folder_output(uri, framework)
 
 
 def record_remote_load(uri: str, framework: str) -> None:

@@ -10,12 +10,14 @@ Because jobs run in order, a load always sees the snapshots saved before it, eve
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
 from dataclasses import dataclass
 
 from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
+from ..storage.moves import moved_to
 from ..store.client import Store
 from ..store.states import UploadState
 from ..system.bursts import SaveBursts
@@ -79,6 +81,10 @@ class Recorder:
         if problem:
             owner.lost(job, problem)
             return
+        if job.on_moved is not None and job.user_path and job.user_fingerprint:
+            moved = moved_to(job.user_path, job.user_fingerprint)
+            if moved is not None:  # renamed or replaced into place after the save: named after its final path
+                job = dataclasses.replace(job, dest_uri=job.on_moved(moved), user_path=moved)
         delivered = None
         try:
             if job.local_dest:  # copied and hashed in one read, on this thread

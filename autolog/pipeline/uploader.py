@@ -51,6 +51,9 @@ class SnapshotJob:
     dest_uri: str | None  # None: record locally only
     user_path: str | None = None  # the user's file, fingerprinted for the load fast path
     user_fingerprint: Fingerprint | None = None
+    # Called with the user's file's new path when it was renamed after the save (`storage.moves`); returns
+    # the destination for that name. Set for a model saved by a framework.
+    on_moved: Callable[[str], str | None] | None = None
 
     @property
     def local_dest(self) -> bool:

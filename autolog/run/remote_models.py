@@ -45,6 +45,24 @@ def remote_output_row(task: Task, seq: int, uri: str, digest: str, size: int, fr
     }
 
 
+def record_remote_folder_output(task: Task, seq: int, uri: str, framework: str) -> None:
+    """Output `seq` of `task`: a folder several processes wrote to `uri` themselves (DCP's fsspec writer, every
+    rank its own shard). Its hash needs the bytes no process held, so the folder is read back once on the
+    recorder's thread (`storage.remote_tree`) and the row inserted then; `task.models` waits for it."""
+    from ..storage.remote_tree import hash_remote_tree
+
+    session = task.session
+    uri = uri.rstrip("/")
+
+    def record() -> None:
+        digest, size, _members = hash_remote_tree(uri)
+        row = remote_output_row(task, seq, uri, digest, size, framework)
+        row.update(is_dir=True)
+        session.store.queue_insert("models", row)
+
+    session.recorder.worker.submit(record)
+
+
 def link_remote_input(session: Session, task_id: str, seq: int, uri: str) -> None:
     """Link the newest snapshot recorded at `uri` as input `seq` of task `task_id` (in the background)."""
     recorder = session.recorder

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -315,6 +315,14 @@ class Task:
         """A framework wrote `uri` itself (see `_record_remote_output`)."""
         return self._record_remote_output(uri, digest, size, framework)
 
+    def record_remote_folder_output(self, uri: str, framework: str) -> None:
+        """Several processes wrote the folder `uri` themselves (DCP to `s3://`): one snapshot recorded there, its
+        hash read back in the background (`remote_models.record_remote_folder_output`), nothing copied."""
+        from .remote_models import record_remote_folder_output
+
+        if not self._ignored(uri):
+            record_remote_folder_output(self, next(self._numbers.outputs), uri, framework)
+
     def record_remote_input(self, uri: str, framework: str) -> None:
         """A framework read `uri` itself: link the newest snapshot recorded there, in call order."""
         from .remote_models import link_remote_input
@@ -354,8 +362,23 @@ class Task:
             "owner_pid": os.getpid(),
         }
         self._session.store.queue_insert("models", row)
-        self._session.recorder.snapshot(SnapshotJob("models", model_id, staged, dest, target.path, fingerprint))
+        moved = None if fingerprint is None else self._on_moved(model_id, seq, base)
+        self._session.recorder.snapshot(
+            SnapshotJob("models", model_id, staged, dest, target.path, fingerprint, on_moved=moved)
+        )
         return model_from_row(row)
+
+    def _on_moved(self, model_id: str, seq: int, base: str | None) -> Callable[[str], str | None]:
+        """For a file renamed or replaced into place right after its save (timm's `tmp.pth.tar` ->
+        `checkpoint-3.pth.tar`): name the snapshot after its final path, and store it under that name."""
+
+        def moved(path: str) -> str | None:
+            name = os.path.basename(path)
+            dest = model_uri(base, seq, name) if base else None
+            self._session.store.queue_update("models", model_id, {"name": name, "local_path": path, "dest_uri": dest})
+            return dest
+
+        return moved
 
     def _record_remote_output(self, uri: str, digest: str, size: int, framework: str) -> Model | None:
         """A snapshot the framework itself wrote to a remote `uri` (Lightning through fsspec): recorded there,
@@ -436,6 +459,37 @@ def new_task(
 ) -> Task:
     """Record a new running task created by this process (`autolog.init`)."""
     return Task._create(session, project, name, output_uri, tags, ignore)
+
+
+class _FollowerTask(Task):
+    """A task that opens no session until asked for one: on a rank other than 0, `init` starts no store
+    connection, heartbeat or staging (nothing there records), so no rank pays for autolog's threads."""
+
+    @property
+    def _session(self) -> Session:
+        from .current import get_session
+
+        return get_session()
+
+    @_session.setter
+    def _session(self, value: Session | None) -> None:
+        pass
+
+
+def follower_task(project: str, name: str, output_uri: str | None, tags: tuple[str, ...]) -> Task:
+    """What `init` returns on a distributed rank other than 0: the job's one task is rank 0's, so this one is
+    never stored and records nothing (its `models` and `artifacts` are empty); it only answers its fields."""
+    row = {
+        "id": uuid.uuid4().hex,
+        "project": project,
+        "name": name,
+        "status": RUNNING,
+        "output_uri": output_uri,
+        "tags": json.dumps(list(tags)),
+        "started": time.time(),
+        "ended": None,
+    }
+    return _FollowerTask(None, row)  # type: ignore[arg-type]
 
 
 def find_artifact(task_id: str, name: str) -> Artifact:

@@ -11,5 +11,6 @@ MODULES = {
     "storage": "storage",
     "incumbents": "incumbents",
     "stacks": "stacks",
+    "dcp": "dcp",
 }
 NAMES = tuple(MODULES)

@@ -100,7 +100,8 @@ def init(
     `memory://`); a scheme fsspec does not know is a `ValueError` here, naming the scheme.
     `tags`: free-text labels (`Task.query(tags=...)`). `frameworks`: `True` (every hook), `False` (none) or a
     mapping such as `{"tensorflow": False}`, by hook name (`torch`, `tensorflow`, `keras`, `joblib`,
-    `xgboost`, `safetensors`, `lightning`, `transformers`). `ignore`: glob patterns (`"*/data/*.pt"`); a save
+    `xgboost`, `safetensors`, `lightning`, `transformers`, `lightgbm`, `catboost`, `torchscript`,
+    `torch_export`, `onnx`, `skops`). `ignore`: glob patterns (`"*/data/*.pt"`); a save
     or load whose path matches one is not recorded.
 
     As a context manager (`with autolog.init(...) as task:`) the task ends `completed`, or `failed` when an

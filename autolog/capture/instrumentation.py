@@ -45,6 +45,12 @@ HOOK_NAMES: tuple[str, ...] = (
     "safetensors",
     "lightning",
     "transformers",
+    "lightgbm",
+    "catboost",
+    "torchscript",
+    "torch_export",
+    "onnx",
+    "skops",
 )
 
 # The modules whose import triggers each hook, known without importing the hook module (so `import autolog`
@@ -63,6 +69,12 @@ WATCHES: dict[str, tuple[str, ...]] = {
         "transformers.tokenization_utils_base",
         "transformers.trainer",
     ),
+    "lightgbm": ("lightgbm",),
+    "catboost": ("catboost",),
+    "torchscript": ("torch.jit",),
+    "torch_export": ("torch.export",),
+    "onnx": ("onnx", "onnxruntime", "torch.onnx"),
+    "skops": ("skops.io",),
 }
 
 

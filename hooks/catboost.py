@@ -53,7 +53,7 @@ class CatBoostHook(Hook):
     name = "catboost"
     watches = ("catboost",)
     distribution = "catboost"
-    min_version = (1, 0)
+    min_version = (1, 2)
     max_version = (2,)
 
     def patch(self, module: ModuleType) -> None:

@@ -24,7 +24,7 @@ class SkopsHook(Hook):
     name = "skops"
     watches = ("skops.io",)
     distribution = "skops"
-    min_version = (0, 9)
+    min_version = (0, 10)
     max_version = (1,)
 
     def patch(self, module: ModuleType) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import importlib
 from pathlib import Path
 
@@ -69,7 +70,7 @@ sio.loads(open("model.skops", "rb").read(), trusted=trusted)   # bytes: not reco
 
 def test_an_untrusted_load_raises_skops_own_error_and_records_nothing(task, tmp_path: Path):
     path = tmp_path / "model.skops"
-    sio.dump.__wrapped__(_model(), path)  # a fitted tree holds `sklearn.tree._tree.Tree`, not trusted by default
+    sio.dump.__wrapped__({"weight": fractions.Fraction(1, 3)}, path)  # `fractions.Fraction`: never trusted by default
     with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
         sio.load(path, trusted=[])
     with pytest.raises(FileNotFoundError):

@@ -28,7 +28,7 @@ from . import ROOT
 from .workloads import NAMES
 
 RESULTS = ROOT / "bench" / "results"
-QUICK_SKIPS = {"incumbents", "stacks"}
+QUICK_SKIPS = {"incumbents", "stacks", "formats"}
 
 
 def machine() -> dict[str, Any]:

@@ -11,5 +11,6 @@ MODULES = {
     "storage": "storage",
     "incumbents": "incumbents",
     "stacks": "stacks",
+    "formats": "formats",
 }
 NAMES = tuple(MODULES)

@@ -11,9 +11,10 @@ import pytest
 cb = pytest.importorskip("catboost")
 np = pytest.importorskip("numpy")
 
-import autolog  # noqa: E402
 from hooks.conftest import warnings_in  # noqa: E402
 from hooks.programs import assert_linked, run_task  # noqa: E402
+
+import autolog  # noqa: E402
 
 PROJECT = "catboost-hook"
 DATA = """
@@ -135,3 +136,25 @@ def test_internal_errors_never_reach_the_user(lenient, tmp_path: Path, monkeypat
         "autolog: internal error in catboost save",
         "autolog: internal error in catboost load",
     ]
+
+
+def test_trees_example_runs(home: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("lightgbm")
+    example = Path(__file__).resolve().parents[3] / "examples" / "trees.py"
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    proc = subprocess.run(
+        [sys.executable, str(example), str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    (train,) = autolog.Task.query(project="trees-example", task="train")
+    (score,) = autolog.Task.query(project="trees-example", task="score")
+    assert [(m.name, m.framework) for m in train.models["output"]] == [
+        ("lgbm.txt", "lightgbm"),
+        ("catboost.cbm", "catboost"),
+        ("catboost.onnx", "catboost"),
+    ]
+    assert_linked(train, score, ["lgbm.txt", "catboost.cbm"])

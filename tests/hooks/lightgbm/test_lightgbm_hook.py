@@ -10,9 +10,10 @@ import pytest
 lgb = pytest.importorskip("lightgbm")
 np = pytest.importorskip("numpy")
 
-import autolog  # noqa: E402
 from hooks.conftest import warnings_in  # noqa: E402
 from hooks.programs import assert_linked, run_task  # noqa: E402
+
+import autolog  # noqa: E402
 
 PROJECT = "lightgbm-hook"
 DATA = """

@@ -11,9 +11,10 @@ import pytest
 sio = pytest.importorskip("skops.io")
 pytest.importorskip("sklearn")
 
-import autolog  # noqa: E402
 from hooks.conftest import warnings_in  # noqa: E402
 from hooks.programs import assert_linked, run_task  # noqa: E402
+
+import autolog  # noqa: E402
 
 PROJECT = "skops-hook"
 DATA = """

@@ -10,9 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import autolog  # noqa: E402
 from hooks.conftest import warnings_in  # noqa: E402
 from hooks.programs import assert_linked, run_task  # noqa: E402
+
+import autolog  # noqa: E402
 
 PROJECT = "torchscript-hook"
 NET = """

@@ -49,4 +49,5 @@ class TorchScriptHook(Hook):
         for cls in (script.RecursiveScriptModule, script.ScriptModule):
             self.wrap(cls, "save", method)
 
+
 HOOK = TorchScriptHook

@@ -24,3 +24,39 @@ def assert_linked(producer: autolog.Task, consumer: autolog.Task, names: list[st
     assert [m.name for m in inputs] == names, [(m.name, m.task_id) for m in inputs]
     assert all(m.task_id == producer.id for m in inputs), [(m.name, m.task_id) for m in inputs]
     assert not [m for m in autolog.Model.query() if m.task_id is None], "an orphan imported model was made"
+
+
+def break_recording(monkeypatch) -> None:
+    """Make every save and load record fail inside autolog (with the `lenient` fixture: as in production)."""
+    import importlib
+
+    recording = importlib.import_module("autolog.capture.recording")
+    monkeypatch.setattr(recording, "record_save", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(recording, "record_load", lambda *a, **k: 1 / 0)
+
+
+def assert_contained(records, hook: str) -> None:
+    """One warning for the failed save and one for the failed load of `hook`, on the `autolog` logger."""
+    from hooks.conftest import warnings_in
+
+    assert [r.getMessage().split(" (")[0] for r in warnings_in(records)] == [
+        f"autolog: internal error in {hook} save",
+        f"autolog: internal error in {hook} load",
+    ]
+
+
+def run_example(name: str, tmp_path) -> str:
+    """Run `examples/<name>` (skipped when the checkout has no examples/) as a user would; return its stdout."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    example = Path(__file__).resolve().parents[2] / "examples" / name
+    if not example.is_file():
+        pytest.skip("examples/ is not part of this checkout")
+    command = [sys.executable, str(example), str(tmp_path / "out")]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

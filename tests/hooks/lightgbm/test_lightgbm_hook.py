@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,7 @@ import pytest
 lgb = pytest.importorskip("lightgbm")
 np = pytest.importorskip("numpy")
 
-from hooks.conftest import warnings_in  # noqa: E402
-from hooks.programs import assert_linked, run_task  # noqa: E402
+from hooks.programs import assert_contained, assert_linked, break_recording, run_task  # noqa: E402
 
 import autolog  # noqa: E402
 
@@ -103,15 +101,10 @@ def test_failing_save_and_load_raise_lightgbms_own_error_and_record_nothing(task
 
 
 def test_internal_errors_never_reach_the_user(lenient, tmp_path: Path, monkeypatch, autolog_records):
-    recording = importlib.import_module("autolog.capture.recording")
-    monkeypatch.setattr(recording, "record_save", lambda *a, **k: 1 / 0)
-    monkeypatch.setattr(recording, "record_load", lambda *a, **k: 1 / 0)
+    break_recording(monkeypatch)
     path = tmp_path / "model.txt"
     with autolog.init(PROJECT, "broken"):
         booster = _booster()
         assert booster.save_model(path) is booster
         assert lgb.Booster(model_file=path).num_trees() == 3
-    assert [r.getMessage().split(" (")[0] for r in warnings_in(autolog_records)] == [
-        "autolog: internal error in lightgbm save",
-        "autolog: internal error in lightgbm load",
-    ]
+    assert_contained(autolog_records, "lightgbm")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from hooks.conftest import warnings_in  # noqa: E402
-from hooks.programs import assert_linked, run_task  # noqa: E402
+from hooks.programs import assert_contained, assert_linked, break_recording, run_task  # noqa: E402
 
 import autolog  # noqa: E402
 
@@ -71,14 +69,9 @@ def test_failing_save_and_load_pass_the_exception_through(task, tmp_path: Path):
 
 
 def test_internal_errors_never_reach_the_user(lenient, tmp_path: Path, monkeypatch, autolog_records):
-    recording = importlib.import_module("autolog.capture.recording")
-    monkeypatch.setattr(recording, "record_save", lambda *a, **k: 1 / 0)
-    monkeypatch.setattr(recording, "record_load", lambda *a, **k: 1 / 0)
+    break_recording(monkeypatch)
     path = tmp_path / "m.pt2"
     with autolog.init(PROJECT, "broken"):
         assert torch.export.save(_program(), path) is None
         assert torch.export.load(path).module()(torch.ones(1, 4)).shape == (1, 2)
-    assert [r.getMessage().split(" (")[0] for r in warnings_in(autolog_records)] == [
-        "autolog: internal error in torch_export save",
-        "autolog: internal error in torch_export load",
-    ]
+    assert_contained(autolog_records, "torch_export")

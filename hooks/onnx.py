@@ -14,8 +14,9 @@ with `external_data=True`; `onnx.save_model(..., save_as_external_data=True, loc
 holding the `.onnx` file and every data file it references, named after the `.onnx` file; a load of it links
 that snapshot by the same files' content. `model.get_local_copy()` of such a snapshot is a folder holding
 them: load `os.path.join(folder, model.name)`. The referenced files are found by reading the `location` entries
-of the model's external-data records straight from the protobuf bytes (memory-mapped, no parse): a file
-named there that exists next to the model is a member. Data files in a subfolder are stored by their file
+of the model's external-data records straight from the protobuf bytes (memory-mapped, no parse, no `onnx`
+import: the graph's initializers are walked by their tags and lengths, the weights skipped): a file named there
+that exists next to the model is a member. Data files in a subfolder are stored by their file
 name, so a fetched copy of such a model needs them moved back into that subfolder.
 Not recorded: `onnx.load_model_from_string`, `InferenceSession(bytes)`, `torch.onnx.export` without a file
 (the returned program is recorded when it is saved), an export into `BytesIO`. CatBoost's
@@ -27,6 +28,7 @@ from __future__ import annotations
 import importlib
 import mmap
 import os
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -37,6 +39,8 @@ FRAMEWORK = "onnx"
 # A StringStringEntryProto {key: "location", value: ...} as protobuf writes it: field 1 (key) = the 8 bytes
 # "location", then field 2 (value) as a length-prefixed string. Every external-data tensor carries one.
 _LOCATION = b"\n\x08location\x12"
+# Field numbers (onnx.proto): ModelProto.graph, GraphProto.initializer, TensorProto.external_data.
+_MODEL_GRAPH, _GRAPH_INITIALIZER, _TENSOR_EXTERNAL_DATA = 7, 5, 13
 
 
 def _varint(data: Any, at: int) -> tuple[int, int]:
@@ -48,30 +52,86 @@ def _varint(data: Any, at: int) -> tuple[int, int]:
         if not byte & 0x80:
             return value, at
         shift += 7
-        if shift > 35:
-            raise ValueError("not a protobuf length")
+        if shift > 63:
+            raise ValueError("not a protobuf varint")
+
+
+def _fields(data: Any, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(field number, start, end) of each length-delimited field of the message in data[start:end]; scalar
+    fields are stepped over. Reads only the tags and lengths: a tensor's bytes are skipped, never read."""
+    at = start
+    while at < end:
+        tag, at = _varint(data, at)
+        wire = tag & 7
+        if wire == 0:
+            _, at = _varint(data, at)
+        elif wire == 1:
+            at += 8
+        elif wire == 5:
+            at += 4
+        elif wire == 2:
+            length, at = _varint(data, at)
+            if at + length > end:
+                raise ValueError("a field runs past its message")
+            yield tag >> 3, at, at + length
+            at += length
+        else:
+            raise ValueError(f"wire type {wire} is not in ONNX protobuf")
+
+
+def _scan(data: Any, start: int, end: int, names: dict[str, None]) -> None:
+    """Every `location` value in data[start:end], found by its bytes (for the parts that are not walked)."""
+    at = data.find(_LOCATION, start, end)
+    while at != -1:
+        at += len(_LOCATION)
+        try:
+            length, at = _varint(data, at)
+        except (IndexError, ValueError):  # these bytes were not a record: look further
+            length = 0
+        if 0 < length < 4096 and at + length <= end:
+            names[os.fsdecode(data[at : at + length])] = None
+        at = data.find(_LOCATION, at, end)
+
+
+def _locations(data: Any) -> dict[str, None]:
+    """The external-data locations of the model in `data`: graph initializers are walked field by field (their
+    weights skipped by length, so a model with its weights inline costs a few reads, not a pass over them);
+    the rest of the model (nodes, subgraphs, functions: small) is searched by bytes."""
+    names: dict[str, None] = {}
+    for field, start, end in _fields(data, 0, len(data)):
+        if field != _MODEL_GRAPH:
+            _scan(data, start, end, names)
+            continue
+        for graph_field, g_start, g_end in _fields(data, start, end):
+            if graph_field != _GRAPH_INITIALIZER:
+                _scan(data, g_start, g_end, names)
+                continue
+            for tensor_field, t_start, t_end in _fields(data, g_start, g_end):
+                if tensor_field == _TENSOR_EXTERNAL_DATA:
+                    entry = {key: (s, e) for key, s, e in _fields(data, t_start, t_end)}
+                    if data[slice(*entry.get(1, (0, 0)))] == b"location" and 2 in entry:
+                        names[os.fsdecode(data[slice(*entry[2])])] = None
+    return names
 
 
 def external_files(path: str) -> tuple[str, ...]:
-    """The existing files the ONNX model at `path` names as external data, in first-seen order."""
-    found: dict[str, None] = {}
+    """The existing files the ONNX model at `path` names as external data, in first-seen order. A file that is
+    not binary protobuf (a text-format model, a truncated file) is searched by bytes as a whole."""
     base = os.path.dirname(path)
     with open(path, "rb") as file:
         if os.fstat(file.fileno()).st_size == 0:
             return ()
         with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            at = data.find(_LOCATION)
-            while at != -1:
-                start = at + len(_LOCATION)
-                try:
-                    length, start = _varint(data, start)
-                except (IndexError, ValueError):  # these bytes were tensor data, not a record: look further
-                    length = 0
-                name = os.fsdecode(data[start : start + length]) if 0 < length < 4096 else ""
-                member = os.path.normpath(os.path.join(base, name)) if name else path
-                if member != path and member not in found and os.path.isfile(member):
-                    found[member] = None
-                at = data.find(_LOCATION, start)
+            try:
+                names = _locations(data)
+            except (IndexError, ValueError):
+                names = {}
+                _scan(data, 0, len(data), names)
+    found: dict[str, None] = {}
+    for name in names:
+        member = os.path.normpath(os.path.join(base, name))
+        if member != path and os.path.isfile(member):
+            found[member] = None
     return tuple(found)
 
 

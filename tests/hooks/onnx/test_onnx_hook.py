@@ -146,15 +146,38 @@ def test_same_path_exported_twice_keeps_both_snapshots_with_their_data(task, tmp
         assert torch.allclose(torch.from_numpy(got), net(x), atol=1e-5)
 
 
-def test_a_file_that_only_looks_like_external_data_is_read_safely(task, tmp_path: Path):
+def test_external_data_files_are_found_from_the_protobuf_and_garbage_is_read_safely(tmp_path: Path):
+    from onnx import TensorProto, helper
+    from onnx.external_data_helper import set_external_data
+
     hook = importlib.import_module("autolog.hooks.onnx")
-    tricky = tmp_path / "tricky.onnx"
-    tricky.write_bytes(b"\x00" * 10 + hook._LOCATION + b"\xff\xff\xff\xff\xff\xff" + hook._LOCATION)
-    assert hook.external_files(str(tricky)) == ()
-    named = tmp_path / "named.onnx"
-    named.write_bytes(hook._LOCATION + b"\x07missing" + hook._LOCATION + b"\x09named.bin")
-    (tmp_path / "named.bin").write_bytes(b"w")
-    assert hook.external_files(str(named)) == (str(tmp_path / "named.bin"),)
+    for name in ("weights.bin", "attr.bin", "ghost.bin"):
+        (tmp_path / name).write_bytes(b"w")
+
+    def stored_in(location: str, name: str):
+        tensor = helper.make_tensor(name, TensorProto.FLOAT, [1], b"\0\0\0\0", raw=True)
+        set_external_data(tensor, location=location)
+        tensor.data_location = TensorProto.EXTERNAL
+        tensor.ClearField("raw_data")
+        return tensor
+
+    external = stored_in("weights.bin", "w")
+    missing = stored_in("missing.bin", "m")  # named but absent: not a member
+    # Inline weights whose bytes happen to spell a location record: skipped by the walk, never a member.
+    lookalike = helper.make_tensor("x", TensorProto.UINT8, [21], hook._LOCATION + b"\x09ghost.bin", raw=True)
+    constant = stored_in("attr.bin", "c")  # a node attribute (`convert_attribute=True`): found by bytes
+    node = helper.make_node("Constant", [], ["c"], value=constant)
+    graph = helper.make_graph([node], "g", [], [helper.make_tensor_value_info("c", TensorProto.FLOAT, [1])])
+    graph.initializer.extend([lookalike, external, missing])
+    model = tmp_path / "model.onnx"
+    model.write_bytes(helper.make_model(graph).SerializeToString())
+    assert hook.external_files(str(model)) == (str(tmp_path / "attr.bin"), str(tmp_path / "weights.bin"))
+
+    garbage = tmp_path / "garbage.onnx"  # not protobuf: searched by bytes, truncated records skipped
+    garbage.write_bytes(b"\xff" * 10 + hook._LOCATION + b"\xff\xff\xff\xff\xff\xff" + hook._LOCATION)
+    assert hook.external_files(str(garbage)) == ()
+    garbage.write_bytes(b"\x0f" + hook._LOCATION + b"\x09ghost.bin")
+    assert hook.external_files(str(garbage)) == (str(tmp_path / "ghost.bin"),)
 
 
 def test_failing_export_and_load_pass_the_exception_through(task, tmp_path: Path):

@@ -104,7 +104,8 @@ session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})
 
 
 @pytest.mark.skipif(not hasattr(cb, "sample_gaussian_process"), reason="this CatBoost has no sample_gaussian_process")
-def test_sample_gaussian_process_scratch_file_is_not_a_snapshot(task):
+def test_sample_gaussian_process_scratch_file_is_not_a_snapshot(task, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # it writes CatBoost's `catboost_info/` training logs into the working folder
     x, y = _data()
     cb.sample_gaussian_process(
         x, y.astype(float), samples=1, prior_iterations=3, posterior_iterations=3, depth=2, verbose=False

@@ -3,8 +3,9 @@
     import autolog
     task = autolog.init("mnist", "train", output_uri="s3://team-models/")
 
-From then on every model saved with PyTorch, TensorFlow, Keras, joblib, XGBoost, safetensors, Lightning or
-Hugging Face transformers is a registered snapshot, and every load is linked to the task that produced it.
+From then on every model saved with PyTorch, TensorFlow, Keras, joblib, XGBoost, safetensors, Lightning,
+Hugging Face transformers, LightGBM, CatBoost, TorchScript, torch.export, ONNX or skops is a registered
+snapshot, and every load is linked to the task that produced it.
 `import autolog` is cheap: it imports no ML framework, numpy, pandas or SQLAlchemy; the public names load on
 first use. It does register the hooks' post-import callbacks (wrapt), so a framework imported later is
 patched the moment it is imported, and one already imported is patched now, aliases included.

@@ -101,7 +101,8 @@ def init(
     `memory://`); a scheme fsspec does not know is a `ValueError` here, naming the scheme.
     `tags`: free-text labels (`Task.query(tags=...)`). `frameworks`: `True` (every hook), `False` (none) or a
     mapping such as `{"tensorflow": False}`, by hook name (`torch`, `tensorflow`, `keras`, `joblib`,
-    `xgboost`, `safetensors`, `lightning`, `transformers`, `dcp`, `accelerate`, `peft`).
+    `xgboost`, `safetensors`, `lightning`, `transformers`, `dcp`, `accelerate`, `peft`, `lightgbm`, `catboost`,
+    `torchscript`, `torch_export`, `onnx`, `skops`).
     `ignore`: glob patterns (`"*/data/*.pt"`); a save or load whose path matches one is not recorded.
     On a distributed rank other than 0 (`RANK`, or `torch.distributed` once initialised) it returns a task
     that is never stored and records nothing: a job is ONE task, rank 0's.

@@ -28,7 +28,7 @@ from . import ROOT
 from .workloads import NAMES
 
 RESULTS = ROOT / "bench" / "results"
-QUICK_SKIPS = {"incumbents", "stacks", "dcp"}
+QUICK_SKIPS = {"incumbents", "stacks", "dcp", "formats"}
 
 
 def machine() -> dict[str, Any]:

@@ -6,7 +6,9 @@ compression (joblib writes exactly the file it was given: `compress=` and a `.z`
 Not recorded: dumps into `BytesIO` or other pathless buffers.
 
 Framework of a snapshot: `scikit-learn` when the dumped object's type comes from `sklearn`, `xgboost`
-for xgboost objects (`XGBClassifier`, `Booster`, ...), else `joblib`. A load names the framework the
+for xgboost objects (`XGBClassifier`, `Booster`, ...), `lightgbm` (`LGBMClassifier`, `Booster`, ...) and
+`catboost` (`CatBoostClassifier`, ...) likewise, else `joblib`. Pickling those models never calls their own
+`save_model` (they serialize to memory), so such a dump is this hook's one snapshot. A load names the framework the
 same way from the object it returned (used when the file is unknown and becomes an imported model).
 
 Aliases, decided: only the public bindings `joblib.dump` and `joblib.load` are wrapped.
@@ -48,14 +50,15 @@ def _load_target(instance: Any, args: Args, kwargs: Kwargs) -> Any:
     return None if _called_from_dataset_cache() else _source(instance, args, kwargs)
 
 
+# Top-level package of an object's type -> the framework its joblib file is recorded as.
+_FRAMEWORKS = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost"}
+
+
 def framework_of(obj: Any) -> str:
-    """`scikit-learn`, `xgboost` or `joblib`, from the package that defines the object's type."""
+    """`scikit-learn`, `xgboost`, `lightgbm`, `catboost` or `joblib`, from the package that defines the
+    object's type."""
     root = (getattr(type(obj), "__module__", None) or "").split(".")[0]
-    if root == "sklearn":
-        return "scikit-learn"
-    if root == "xgboost":
-        return "xgboost"
-    return "joblib"
+    return _FRAMEWORKS.get(root, "joblib")
 
 
 def _dumped(instance: Any, args: Args, kwargs: Kwargs) -> str:

@@ -3,11 +3,13 @@
 Recorded: saves to a path (str / PathLike) or to an open file that has a path; loads likewise
 (state dicts, whole pickled modules, `weights_only` loads, TorchScript archives that `torch.load`
 hands to `torch.jit.load`, and `.safetensors` files that it hands to `safetensors.torch.load_file`).
+A TorchScript archive read through `torch.load` is one load, framework `torchscript` (from the object it
+returned); the torchscript hook's nested `torch.jit.load` counts once.
 A save streamed into an fsspec transaction (`with fs.transaction: with fs.open(p, "wb") as f: torch.save(x, f)`)
 is staged from the transaction's temporary file and named and recorded after the final path `p`.
 Not recorded: saves into `BytesIO` or other pathless buffers, which have no file to snapshot (Lightning
 writes checkpoints that way: the lightning hook records them, and the nested `torch.save` counts once);
-`torch.jit.save` / a direct `torch.jit.load` (TorchScript export is not in the hook's contract).
+`torch.jit.save` / a direct `torch.jit.load` (the torchscript hook's), `torch.export.save/load` (torch_export).
 
 Aliases (checked against torch 2.13): `torch.save is torch.serialization.save` and
 `torch.load is torch.serialization.load` — one function each, two module bindings, and no other torch
@@ -36,6 +38,13 @@ def _load_framework(instance: Any, args: Args, kwargs: Kwargs) -> str:
     return "pytorch"
 
 
+def _loaded_framework(result: Any) -> str | None:
+    """`torchscript` for a TorchScript module or function (`torch.load` handed the archive to `torch.jit.load`)."""
+    import torch.jit
+
+    return "torchscript" if isinstance(result, (torch.jit.ScriptModule, torch.jit.ScriptFunction)) else None
+
+
 class TorchHook(Hook):
     name = "torch"
     watches = ("torch",)
@@ -49,7 +58,9 @@ class TorchHook(Hook):
         # torch.save(obj, f, ...): `f` is the destination; the public entry point every caller uses.
         save = save_wrapper(self, target=arg(1, "f"), framework="pytorch")
         # torch.load(f, map_location=None, ...): `f` is the source; every format torch.load reads goes through it.
-        load = load_wrapper(self, target=_load_source, framework=_load_framework)
+        load = load_wrapper(
+            self, target=_load_source, framework=_load_framework, framework_from_result=_loaded_framework
+        )
         # `torch.save` and `torch.serialization.save` are two bindings of one function: wrap both.
         for owner in (module, serialization):
             self.wrap(owner, "save", save)

@@ -48,6 +48,12 @@ HOOK_NAMES: tuple[str, ...] = (
     "dcp",
     "accelerate",
     "peft",
+    "lightgbm",
+    "catboost",
+    "torchscript",
+    "torch_export",
+    "onnx",
+    "skops",
 )
 
 # The modules whose import triggers each hook, known without importing the hook module (so `import autolog`
@@ -80,6 +86,12 @@ WATCHES: dict[str, tuple[str, ...]] = {
     "dcp": ("torch.distributed.checkpoint", "torch.distributed.checkpoint.format_utils"),
     "accelerate": ("accelerate.accelerator",),
     "peft": ("peft.peft_model",),
+    "lightgbm": ("lightgbm",),
+    "catboost": ("catboost",),
+    "torchscript": ("torch.jit",),
+    "torch_export": ("torch.export",),
+    "onnx": ("onnx", "onnxruntime", "torch.onnx"),
+    "skops": ("skops.io",),
 }
 
 

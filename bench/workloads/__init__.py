@@ -12,5 +12,6 @@ MODULES = {
     "incumbents": "incumbents",
     "stacks": "stacks",
     "dcp": "dcp",
+    "formats": "formats",
 }
 NAMES = tuple(MODULES)

@@ -178,3 +178,84 @@ def test_hf_trainer_save_steps(order: str, run_py):
         assert snapshot.is_dir
     (consumer,) = autolog.Task.query(project=project, task="reload")
     assert sorted(m.name for m in consumer.models["input"]) == ["checkpoint-2", "checkpoint-4"]
+
+
+# -- LightGBM: the native API ---------------------------------------------------------------------------------
+LIGHTGBM_IMPORTS = """
+import numpy as np
+import lightgbm as lgb
+"""
+LIGHTGBM_DATA = """
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
+params = {"objective": "binary", "verbose": -1, "num_threads": 1}
+"""
+LIGHTGBM_TRAIN = LIGHTGBM_DATA + 'lgb.train(params, lgb.Dataset(X, y), num_boost_round=3).save_model("model.txt")\n'
+LIGHTGBM_RELOAD = LIGHTGBM_DATA + 'lgb.Booster(model_file="model.txt").predict(X)\n'
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_lightgbm_booster_save_model(order: str, run_py):
+    require("lightgbm")
+    project = f"lightgbm-{order}"
+    run_py(program(order, LIGHTGBM_IMPORTS, LIGHTGBM_TRAIN, project, "train"))
+    run_py(program(order, LIGHTGBM_IMPORTS, LIGHTGBM_RELOAD, project, "reload"))
+    check_lineage(project, ["model.txt"], "lightgbm")
+
+
+# -- CatBoost: the scikit-learn style class, imported by name -------------------------------------------------
+CATBOOST_IMPORTS = """
+import numpy as np
+from catboost import CatBoostClassifier
+"""
+CATBOOST_DATA = """
+X = np.random.default_rng(0).normal(size=(100, 4)); y = (X[:, 0] > 0).astype(int)
+"""
+CATBOOST_TRAIN = (
+    CATBOOST_DATA
+    + 'CatBoostClassifier(iterations=5, verbose=False, allow_writing_files=False).fit(X, y).save_model("model.cbm")\n'
+)
+CATBOOST_RELOAD = CATBOOST_DATA + 'CatBoostClassifier().load_model("model.cbm").predict(X)\n'
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_catboost_save_model(order: str, run_py):
+    require("catboost")
+    project = f"catboost-{order}"
+    run_py(program(order, CATBOOST_IMPORTS, CATBOOST_TRAIN, project, "train"))
+    run_py(program(order, CATBOOST_IMPORTS, CATBOOST_RELOAD, project, "reload"))
+    check_lineage(project, ["model.cbm"], "catboost")
+
+
+# -- ONNX: the PyTorch tutorial's export, served with onnxruntime; `from onnx import load` bound early --------
+ONNX_IMPORTS = """
+import torch
+import torch.onnx
+import onnxruntime as ort
+from onnx import load
+"""
+ONNX_NET = """
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2)).eval()
+x = torch.randn(3, 16)
+"""
+ONNX_TRAIN = ONNX_NET + 'torch.onnx.export(net, (x,), "model.onnx", verbose=False)\n'
+ONNX_RELOAD = (
+    ONNX_NET
+    + """
+session = ort.InferenceSession("model.onnx")
+session.run(None, {session.get_inputs()[0].name: x.numpy()})
+load("model.onnx")
+"""
+)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_onnx_export_served_by_onnxruntime(order: str, run_py):
+    require("onnx", "onnxruntime", "onnxscript", "torch")
+    project = f"onnx-{order}"
+    run_py(program(order, ONNX_IMPORTS, ONNX_TRAIN, project, "train"))
+    run_py(program(order, ONNX_IMPORTS, ONNX_RELOAD, project, "reload"))
+    check_lineage(project, ["model.onnx"], "onnx")
+    (consumer,) = autolog.Task.query(project=project, task="reload")
+    assert [m.name for m in consumer.models["input"]] == ["model.onnx"]

@@ -17,6 +17,7 @@ def indexes(engine) -> set[str]:
 
 
 def test_a_version_1_store_gets_the_ui_indexes(tmp_path: Path) -> None:
+    from autolog.store import schema
     from autolog.store.sql import SqlStore
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -33,7 +34,7 @@ def test_a_version_1_store_gets_the_ui_indexes(tmp_path: Path) -> None:
         assert UI_INDEXES <= indexes(store.engine)
         with store.engine.connect() as conn:
             version = conn.exec_driver_sql("SELECT value FROM autolog_meta WHERE key = 'schema_version'").scalar()
-        assert version == "2"
+        assert version == str(schema.SCHEMA_VERSION)
     finally:
         store.close()
 
@@ -56,5 +57,35 @@ def test_the_task_tables_first_page_is_an_index_scan(tmp_path: Path) -> None:
         with store.engine.connect() as conn:
             plan = " ".join(str(row) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + first[0], first[1]))
         assert "SCAN tasks USING INDEX ix_tasks_started" in plan  # not a full scan and sort
+    finally:
+        store.close()
+
+
+def test_a_version_2_store_gains_the_failure_column_and_the_artifact_hash_index(tmp_path: Path) -> None:
+    """Schema v3: tasks.failure (why a task failed) and ix_artifacts_hash (the ui's go-to box)."""
+    from autolog.store.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    store = SqlStore(url)
+    with store.engine.begin() as conn:  # make it what version 2 wrote
+        conn.exec_driver_sql("DROP INDEX ix_artifacts_hash")
+        conn.exec_driver_sql("ALTER TABLE tasks DROP COLUMN failure")
+        conn.exec_driver_sql(
+            "INSERT INTO tasks (id, project, name, status, tags, started) "
+            "VALUES ('0123456789abcdef0123456789abcdef', 'p', 'old', 'failed', '[]', 1.0)"
+        )
+        conn.exec_driver_sql("UPDATE autolog_meta SET value = '2' WHERE key = 'schema_version'")
+    store.close()
+
+    store = SqlStore(url)
+    try:
+        inspector = sa.inspect(store.engine)
+        assert "failure" in {c["name"] for c in inspector.get_columns("tasks")}
+        assert "ix_artifacts_hash" in {i["name"] for i in inspector.get_indexes("artifacts")}
+        row = store.get("tasks", "0123456789abcdef0123456789abcdef")
+        assert row is not None and row["name"] == "old" and row["failure"] is None  # the old row is kept
+        with store.engine.connect() as conn:
+            version = conn.exec_driver_sql("SELECT value FROM autolog_meta WHERE key = 'schema_version'").scalar()
+        assert version == "3"
     finally:
         store.close()

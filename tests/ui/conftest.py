@@ -137,7 +137,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"autolog ui exited {self.proc.returncode}: {self.proc.stderr.read()}")
             try:
-                if get(self.url + "/static/style.css")[0] == 200:
+                if get(self.url + "/static/style.css")[0] in (200, 403):  # 403: up, asking for its token
                     return
             except OSError:
                 pass

@@ -139,8 +139,10 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, store_ur
         assert any("+1488 more snapshots" in text for text in labels)
         assert page.locator("#lineage-svg a.node").count() < 400
         page.screenshot(path=str(shots / "lineage-collapsed.png"), full_page=True)
-        page.locator("#lineage-svg a.node.more", has_text="snapshots").click()
-        page.wait_for_url(f"**/task/{ids['hub']}#outputs")
+        page.locator("#lineage-svg a.node.more", has_text="snapshots").click()  # opens the list it counts
+        page.wait_for_url(f"**/task/{ids['hub']}?tab=artifacts#outputs")
+        assert page.locator("#output-models").is_visible()
+        assert "of 1500" in page.locator("#outputs-pager").inner_text()
 
         # the depth control bounds a 30-generation chain
         page.goto(f"{server.url}/model/{ids['chain_end']}")
@@ -150,13 +152,25 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, store_ur
         page.wait_for_selector("#lineage[data-ready='1']")
         assert page.locator("#lineage-svg a.node.task").count() == 2 < deep
 
-        # the hub's Artifacts tab lists its snapshots in call order, capped, and says how many there are
+        # the hub's Artifacts tab lists its snapshots in call order, 100 a page (keyset), and says how many
         page.goto(f"{server.url}/task/{ids['hub']}?tab=artifacts")
-        assert "showing snapshots 1–500 of 1500" in page.locator("#outputs-pager").inner_text()
-        assert page.locator("#output-models tbody tr").first.inner_text().startswith("epoch-0.pt")
+        assert "snapshots #0–#99 of 1500" in page.locator("#outputs-pager").inner_text()
+        assert page.locator("#output-models tbody tr").count() == 100
+        assert page.locator("#output-models tbody tr a.model-link").first.inner_text() == "epoch-0.pt"
         page.click("#outputs-pager a[rel=next]")
-        page.wait_for_url("**from=500**")
-        assert page.locator("#output-models tbody tr").first.inner_text().startswith("epoch-500.pt")
+        page.wait_for_url("**after=99**")
+        assert page.locator("#output-models tbody tr a.model-link").first.inner_text() == "epoch-100.pt"
+        page.click("#outputs-pager a:text('last »')")
+        page.wait_for_url("**last=1**")
+        names = page.locator("#output-models tbody tr a.model-link").all_inner_texts()
+        assert len(names) == 100 and names[0] == "epoch-1400.pt" and names[-1] == "epoch-1499.pt"
+        page.click("#outputs-pager a[rel=prev]")
+        page.wait_for_url("**before=1400**")
+        assert page.locator("#output-models tbody tr a.model-link").first.inner_text() == "epoch-1300.pt"
+        # the popular snapshot says who used it: 5 tasks by name and "+1195 more" to the full list
+        page.goto(f"{server.url}/task/{ids['hub']}?tab=artifacts&last=1")
+        used = page.locator(f"#output-models tr[data-id='{ids['popular']}'] td.used-by")
+        assert used.locator("a.consumer-link").count() == 5 and "+1195 more" in used.inner_text()
 
         # pending and failed uploads are shown as such, with the error; no download link without a hash
         page.goto(f"{server.url}/task/{ids['flaky']}?tab=artifacts")

@@ -217,6 +217,7 @@ def artifact_dict(artifact: Any) -> dict[str, Any]:
     from ..system.redact import redact
 
     return {
+        "id": artifact.id,  # what `autolog ui`'s go-to box and /artifact/<id> take
         "name": artifact.name,
         "type": artifact.type,
         "uri": redact(artifact.uri),

@@ -445,7 +445,9 @@ def describe_failure(exc: BaseException | None) -> str | None:
     from ..system.redact import redact_text
 
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+    )
     try:
         message = str(exc).strip()
     except Exception:  # noqa: BLE001 - a broken __str__ must not stop the task from ending

@@ -270,9 +270,7 @@ class Timing:
         await self.app(scope, receive, timed_send)
 
 
-def create_app(
-    tracking_uri: str, *, allowed_hosts: list[str] | None = None, token: str | None = None
-) -> Starlette:
+def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None, token: str | None = None) -> Starlette:
     """The site over the store at `tracking_uri`. `allowed_hosts` guards against DNS rebinding; with a `token`
     every request must carry it (`autolog.ui.auth`)."""
     site = Site(tracking_uri)

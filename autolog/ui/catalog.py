@@ -143,8 +143,7 @@ def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
     order = (column.desc(), m.c.id.desc()) if descending else (column.asc(), m.c.id.asc())
     with queries.engine.connect() as conn:
         rows = [
-            dict(r)
-            for r in conn.execute(sa.select(m).where(*base).order_by(*order).limit(MODELS_PAGE + 1)).mappings()
+            dict(r) for r in conn.execute(sa.select(m).where(*base).order_by(*order).limit(MODELS_PAGE + 1)).mappings()
         ]
     more = len(rows) > MODELS_PAGE
     rows = rows[:MODELS_PAGE]
@@ -158,4 +157,3 @@ def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
             row[f.sort] = -1 if row[f.sort] is None else row[f.sort]
     producers = queries.tasks_by_id({r["task_id"] for r in rows if r["task_id"]})
     return ModelPage(rows=rows, filter=f, producers=producers, has_before=has_before, has_after=has_after)
-

@@ -53,11 +53,15 @@ def find(queries: Queries, text: str) -> list[Hit]:
         if HEX.match(key):
             if len(key) <= 32:
                 for row in conn.execute(
-                    sa.select(t.c.id, t.c.project, t.c.name, t.c.status).where(*prefix_conditions(t.c.id, key)).limit(LIMIT)
+                    sa.select(t.c.id, t.c.project, t.c.name, t.c.status)
+                    .where(*prefix_conditions(t.c.id, key))
+                    .limit(LIMIT)
                 ).mappings():
                     hits.append(Hit("task", "id", row["id"], f"{row['project']}/{row['name']}", row["status"]))
                 for row in conn.execute(
-                    sa.select(m.c.id, m.c.name, m.c.framework, m.c.seq).where(*prefix_conditions(m.c.id, key)).limit(LIMIT)
+                    sa.select(m.c.id, m.c.name, m.c.framework, m.c.seq)
+                    .where(*prefix_conditions(m.c.id, key))
+                    .limit(LIMIT)
                 ).mappings():
                     hits.append(Hit("model", "id", row["id"], row["name"], row["framework"] or "model"))
                 for row in conn.execute(
@@ -81,7 +85,9 @@ def find(queries: Queries, text: str) -> list[Hit]:
             .order_by(m.c.created.desc())
             .limit(LIMIT)
         ).mappings():
-            hits.append(Hit("model", "name", row["id"], row["name"], f"#{row['seq']} of task {str(row['task_id'])[:8]}"))
+            hits.append(
+                Hit("model", "name", row["id"], row["name"], f"#{row['seq']} of task {str(row['task_id'])[:8]}")
+            )
     seen: set[tuple[str, str]] = set()
     unique = []
     for hit in hits:

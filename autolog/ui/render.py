@@ -74,5 +74,3 @@ def templates() -> Jinja2Templates:
         has_aliases=catalog.has_aliases,
     )
     return Jinja2Templates(env=env)
-
-

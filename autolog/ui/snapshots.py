@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -61,8 +60,15 @@ class SnapshotPage:
         return bool(self.rows) and self.last_seq is not None and self.rows[-1]["seq"] < self.last_seq
 
 
-def page(queries: Queries, task_id: str, *, after: int | None = None, before: int | None = None,
-         last: bool = False, limit: int = SNAPSHOT_PAGE) -> SnapshotPage:
+def page(
+    queries: Queries,
+    task_id: str,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    last: bool = False,
+    limit: int = SNAPSHOT_PAGE,
+) -> SnapshotPage:
     """One page of the task's snapshots in call order: the first, the one after order number `after`, the one
     before `before`, or the last. Rows of equal `seq` (not expected) keep a stable order by id."""
     query = sa.select(m).where(m.c.task_id == task_id)
@@ -89,11 +95,12 @@ def used_by(model_ids: list[str], queries: Queries) -> tuple[dict[str, list[Row]
     if not model_ids:
         return {}, {}
     with queries.engine.connect() as conn:
-        counts = dict(
-            conn.execute(
+        counts: dict[str, int] = {
+            model_id: int(n)
+            for model_id, n in conn.execute(
                 sa.select(i.c.model_id, sa.func.count()).where(i.c.model_id.in_(model_ids)).group_by(i.c.model_id)
-            ).all()
-        )
+            )
+        }
         found: dict[str, list[Row]] = {}
         used = [mid for mid in model_ids if counts.get(mid)]
         if used:
@@ -116,4 +123,4 @@ def used_by(model_ids: list[str], queries: Queries) -> tuple[dict[str, list[Row]
             )
             for row in conn.execute(query).mappings():
                 found.setdefault(row["model_id"], []).append(dict(row))
-    return found, {k: int(v) for k, v in counts.items()}
+    return found, counts

@@ -37,9 +37,9 @@ EXTRA = """
         print(task.id, flush=True)
         raise FloatingPointError("loss is nan at step 41")
     else:
-        task = autolog.init(kind, """ + repr(LONG_NAME) + """)
+        task = autolog.init(kind, LONG_NAME)
     print(task.id)
-"""
+""".replace("LONG_NAME", repr(LONG_NAME))
 
 
 @pytest.fixture(scope="module")

@@ -225,3 +225,53 @@ def test_dark_mode_and_favicon(site, browser) -> None:
     assert status == 301 and headers["location"] == "/static/favicon.svg"
     status, headers, body = get(site["url"] + "/static/favicon.svg")
     assert status == 200 and headers["content-type"].startswith("image/svg+xml") and b"<svg" in body
+
+
+def test_graph_on_a_phone_keeps_labels_readable_and_follows_touch(site, records, browser, shots) -> None:
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    problems = watch(page)
+    finetuned = records["finetune"]["models"]["output"][0]["id"]
+    page.goto(f"{site['url']}/model/{finetuned}?depth=2")
+    page.wait_for_selector("#lineage[data-ready='1']")
+    assert page.locator("#depth").input_value() == "2"  # the depth came from the URL
+    label = "document.querySelector(\"#lineage-svg a.node text:not(.sub)\").getBoundingClientRect().height"
+    assert page.evaluate(label) >= 10  # the graph is wider than the phone: it pans, labels stay readable
+
+    page.locator("#lineage").scroll_into_view_if_needed()
+    cdp = context.new_cdp_session(page)
+    box = page.locator("#lineage").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def touch(kind: str, *points: tuple[float, float]) -> None:
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {"type": kind, "touchPoints": [{"x": x, "y": y, "id": n} for n, (x, y) in enumerate(points)]},
+        )
+
+    def view() -> list[float]:
+        return [float(v) for v in page.locator("#lineage-svg").get_attribute("viewBox").split()]
+
+    before = view()
+    touch("touchStart", (cx, cy))
+    for step in range(1, 6):
+        touch("touchMove", (cx - 20 * step, cy))
+    touch("touchEnd")
+    after = view()
+    assert after[0] > before[0] + 50 and after[2] == pytest.approx(before[2])  # panned, same zoom
+    assert "focus=" in page.url  # the node now in the middle goes into the URL
+
+    scale = float(page.locator("#lineage").get_attribute("data-scale"))
+    touch("touchStart", (cx - 40, cy), (cx + 40, cy))
+    for step in range(1, 6):
+        touch("touchMove", (cx - 40 - 12 * step, cy), (cx + 40 + 12 * step, cy))
+    touch("touchEnd")
+    assert float(page.locator("#lineage").get_attribute("data-scale")) > scale * 1.5  # pinched open
+    page.screenshot(path=str(shots / "phone-lineage.png"), full_page=True)
+    # and a tap on a node still opens it
+    page.goto(f"{site['url']}/model/{finetuned}?focus=t:{site['train']}")
+    page.wait_for_selector("#lineage[data-ready='1']")
+    page.locator(f"#lineage-svg a.node[data-id='t:{site['train']}']").tap()
+    page.wait_for_url(f"**/task/{site['train']}")
+    assert not problems, problems
+    context.close()

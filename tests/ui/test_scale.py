@@ -177,6 +177,32 @@ def test_thousands_of_nodes_collapse_and_stay_usable(site, page, shots, store_ur
         used = page.locator(f"#output-models tr[data-id='{ids['popular']}'] td.used-by")
         assert used.locator("a.consumer-link").count() == 5 and "+1195 more" in used.inner_text()
 
+        # "+N more consumers" opens the model's list of them, 100 a page
+        page.goto(f"{server.url}/model/{ids['popular']}?depth=1&focus=more:m:{ids['popular']}:consumers")
+        page.wait_for_selector("#lineage[data-ready='1']", timeout=30000)
+        page.locator("#lineage-svg a.node.more", has_text="consumers").click()
+        page.wait_for_url(f"**/model/{ids['popular']}#consumers")
+        assert "1–100 of 1200" in page.locator("#consumers-pager").inner_text()
+        assert page.locator("ul.consumers a.consumer-link").count() == 100
+
+        # the models view pages through every model with keyset cursors, newest first
+        page.goto(f"{server.url}/models")
+        first = [r.get_attribute("data-id") for r in page.locator("#models tbody tr").all()]
+        assert len(first) == 100
+        page.click("#models-pager a[rel=next]")
+        page.wait_for_url("**after=**")
+        second = [r.get_attribute("data-id") for r in page.locator("#models tbody tr").all()]
+        assert len(second) == 100 and not set(first) & set(second)
+        page.click("#models-pager a[rel=prev]")
+        page.wait_for_url("**before=**")
+        assert [r.get_attribute("data-id") for r in page.locator("#models tbody tr").all()] == first
+        page.goto(f"{server.url}/models?last=1")
+        last = page.locator("#models tbody tr")
+        assert 0 < last.count() <= 100 and page.locator("#models-pager a[rel=next]").count() == 0
+        page.goto(f"{server.url}/models?project=chain&sort=created&dir=asc")
+        names = page.locator("#models a.model-link").all_inner_texts()
+        assert sorted(names) == sorted(f"gen-{g}.pt" for g in range(30))  # the one project's 30 models
+
         # pending and failed uploads are shown as such, with the error; no download link without a hash
         page.goto(f"{server.url}/task/{ids['flaky']}?tab=artifacts")
         late, lost = page.locator("#output-models tbody tr").all()

@@ -89,6 +89,7 @@ models = Table(
     Index("ix_models_task_created", "task_id", "created", "seq"),  # v2: a task's models, newest first
     Index("ix_models_name_created", "name", "created"),  # v2: Model.query(name=...)
     Index("ix_models_upload_state", "upload_state"),  # v2: sync finds pending rows among millions
+    Index("ix_models_size", "size", "id"),  # v3: `autolog ui`'s models view sorted by size, paged by keyset
 )
 
 model_inputs = Table(
@@ -204,15 +205,15 @@ def _to_v2(conn: Connection) -> None:
 
 
 def _to_v3(conn: Connection) -> None:
-    """v3 (`autolog ui` second pass): tasks.failure (why a task failed) and an index on artifacts.hash (the
-    go-to box takes a hash prefix). Idempotent, like every step."""
+    """v3 (`autolog ui` second pass): tasks.failure (why a task failed), an index on artifacts.hash (the go-to
+    box takes a hash prefix) and one on models (size, id) (the models view sorts by size). Idempotent."""
     from sqlalchemy import inspect, text
     from sqlalchemy.schema import CreateIndex
 
     if "failure" not in {c["name"] for c in inspect(conn).get_columns("tasks")}:
         conn.execute(text("ALTER TABLE tasks ADD COLUMN failure TEXT"))
-    for index in artifacts.indexes:
-        if index.name == "ix_artifacts_hash":
+    for index in (*artifacts.indexes, *models.indexes):
+        if index.name in ("ix_artifacts_hash", "ix_models_size"):
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 

@@ -118,9 +118,10 @@ def _parse_cursor(text: str) -> tuple[float | None, str] | None:
 
 
 def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
-    """One page of models for this filter, newest (or largest) first by default. NULL sizes sort as -1."""
-    column: Any = sa.func.coalesce(m.c[f.sort], -1) if f.sort != "created" else m.c.created
-    where: list[Any] = []
+    """One page of models for this filter, newest (or largest) first by default. Sorted by a column other than
+    the time, rows without a value (a size not known yet) are left out: keyset paging needs a value to compare."""
+    column: Any = m.c[f.sort]
+    where: list[Any] = [] if f.sort == "created" else [column.is_not(None)]
     if f.project:
         where.append(m.c.task_id.in_(sa.select(t.c.id).where(t.c.project == f.project)))
     if f.framework:
@@ -134,8 +135,8 @@ def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
     going_back = f.last or bool(f.before)
     cursor = _parse_cursor(f.before or f.after) if (f.before or f.after) else None
     base = list(where)
-    if cursor is not None:
-        value = -1.0 if cursor[0] is None else cursor[0]
+    if cursor is not None and cursor[0] is not None:
+        value = cursor[0]
         key, mark = sa.tuple_(column, m.c.id), sa.tuple_(sa.literal(value), sa.literal(cursor[1]))
         # the rows after the cursor in display order are the smaller ones when descending; "before" flips it
         base.append(key < mark if f.desc != bool(f.before) else key > mark)
@@ -152,8 +153,5 @@ def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
         has_before, has_after = more, not f.last
     else:
         has_before, has_after = bool(f.after), more
-    if f.sort != "created":
-        for row in rows:
-            row[f.sort] = -1 if row[f.sort] is None else row[f.sort]
     producers = queries.tasks_by_id({r["task_id"] for r in rows if r["task_id"]})
     return ModelPage(rows=rows, filter=f, producers=producers, has_before=has_before, has_after=has_after)

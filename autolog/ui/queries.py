@@ -147,21 +147,33 @@ class Queries:
         return clauses
 
     def task_page(self, f: TaskFilter) -> TaskPage:
+        """One page of the table. A page in the second half is read from the other end (the order reversed,
+        a small offset, the rows turned back), so the last page costs what the first does."""
         where = self._where(f)
         if f.sort == "duration":
             order: Any = sa.func.coalesce(t.c.ended, time.time()) - t.c.started
         else:
             order = t.c[f.sort]
-        query = (
-            sa.select(t)
-            .where(*where)
-            .order_by(order.desc() if f.desc else order.asc(), t.c.id.desc() if f.desc else t.c.id.asc())
-            .limit(PAGE_SIZE)
-            .offset((f.page - 1) * PAGE_SIZE)
-        )
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
             total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+            offset = (f.page - 1) * PAGE_SIZE
+            backwards = offset > total // 2
+            if backwards:
+                end = min(total, offset + PAGE_SIZE)  # rows [offset, end) counted from the other end
+                limit, offset = max(0, end - offset), max(0, total - end)
+            else:
+                limit = PAGE_SIZE
+            desc = f.desc != backwards
+            query = (
+                sa.select(t)
+                .where(*where)
+                .order_by(order.desc() if desc else order.asc(), t.c.id.desc() if desc else t.c.id.asc())
+                .limit(limit)
+                .offset(offset)
+            )
+            rows = [dict(r) for r in conn.execute(query).mappings()] if limit else []
+        if backwards:
+            rows.reverse()
         return TaskPage(rows=rows, total=total, filter=f, counts=self.counts([r["id"] for r in rows]))
 
     def counts(self, task_ids: list[str]) -> dict[str, dict[str, int]]:

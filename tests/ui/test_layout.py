@@ -235,7 +235,7 @@ def test_graph_on_a_phone_keeps_labels_readable_and_follows_touch(site, records,
     page.goto(f"{site['url']}/model/{finetuned}?depth=2")
     page.wait_for_selector("#lineage[data-ready='1']")
     assert page.locator("#depth").input_value() == "2"  # the depth came from the URL
-    label = "document.querySelector(\"#lineage-svg a.node text:not(.sub)\").getBoundingClientRect().height"
+    label = 'document.querySelector("#lineage-svg a.node text:not(.sub)").getBoundingClientRect().height'
     assert page.evaluate(label) >= 10  # the graph is wider than the phone: it pans, labels stay readable
 
     page.locator("#lineage").scroll_into_view_if_needed()

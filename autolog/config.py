@@ -38,6 +38,7 @@ class Settings:
     allow_pickle: bool
     disable: bool
     heartbeat_timeout: float = 600.0
+    ui_token: str | None = None  # the token `autolog ui` asks for when it listens beyond this machine
 
     @property
     def journal_dir(self) -> Path:
@@ -117,6 +118,7 @@ _KEYS: dict[str, str] = {
     "allow_pickle": "AUTOLOG_ALLOW_PICKLE",
     "disable": "AUTOLOG_DISABLE",
     "heartbeat_timeout": "AUTOLOG_HEARTBEAT_TIMEOUT",
+    "ui_token": "AUTOLOG_UI_TOKEN",
 }
 
 
@@ -145,8 +147,11 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings() -> Settings:
-    """Read defaults, then the config file, then the environment; validate every value."""
+def load_settings(*, create: bool = True) -> Settings:
+    """Read defaults, then the config file, then the environment; validate every value.
+
+    `create=False` (a read-only reader such as `autolog ui`) makes no folder: the caller checks the store is
+    there instead of getting a new, empty one."""
     path = config_file_path()
     raw: dict[str, tuple[Any, str]] = {k: (v, str(path)) for k, v in _read_file(path).items()}
     for key, var in _KEYS.items():
@@ -175,9 +180,12 @@ def load_settings() -> Settings:
         allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
         disable=_parse_bool("disable", *get("disable", False)),
         heartbeat_timeout=_parse_number(float, "heartbeat_timeout", *get("heartbeat_timeout", 600.0)),
+        ui_token=_parse_str("ui_token", *get("ui_token", "")) or None,
     )
     if default_output_uri is not None:
         _check_output_uri(default_output_uri, out_src)
+    if not create:
+        return settings
     # Then the folders autolog owns, private (0700), and the store URL that may live in one of them.
     _prepare_dir("home", home, home_src)
     from .store.tracking import check_tracking_uri

@@ -31,7 +31,7 @@ from .config import load_settings
 from .pipeline.session import Session
 from .run import current
 from .run.current import current_task, get_session
-from .run.task import ABORTED, COMPLETED, FAILED, Task, follower_task, new_task
+from .run.task import ABORTED, COMPLETED, FAILED, Task, describe_failure, follower_task, new_task
 from .system.log import strict, swallowed_in_strict_mode
 from .system.rank import global_rank
 
@@ -155,7 +155,8 @@ def _end_process(status: str | None = None) -> None:
     task, session = current.current_task(), current.current_session()
     if task is not None and task.is_live_in_this_process():
         status = status or (FAILED if _uncaught else COMPLETED)
-        task.close(status, timeout=task.session.settings.upload_timeout)
+        failure = describe_failure(_uncaught[-1]) if status == FAILED and _uncaught else None
+        task.close(status, timeout=task.session.settings.upload_timeout, failure=failure)
     if session is not None:
         # Whatever the uploads left is journaled; stopping the threads takes a moment, never a new wait.
         drained = session.pending() == 0

@@ -10,8 +10,8 @@ per batch. The data is deterministic for a seed.
 Shape of what is written (what the benchmark measures against):
 - `tasks` tasks over `tasks // 100` projects (at least 1), names `train`/`eval`/`finetune`/`export`, mostly
   `completed`, each with one or two tags out of a small vocabulary; started one second apart.
-- `models` models: one "heavy" task (the first) gets `models // 100` models (min 1), the rest are spread
-  evenly over the other tasks; each has a distinct 64-hex hash; one in five is imported (no producer).
+- `models` models: one "heavy" task (the first) gets `models // 100` models (min 1; `heavy=` sets it), the
+  rest are spread evenly over the other tasks; each has a distinct 64-hex hash; one in five is imported (no producer).
 - lineage: every fourth task loads one earlier model (an input link), and a chain of `chain` generations
   model -> task -> model -> ... (each chain task loads the previous generation and saves the next).
 
@@ -43,7 +43,9 @@ def _hex(rng: random.Random, bits: int) -> str:
     return f"{rng.getrandbits(bits):0{bits // 4}x}"
 
 
-def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 0) -> dict[str, Any]:
+def populate(
+    url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 0, heavy: int | None = None
+) -> dict[str, Any]:
     """Write `tasks` tasks, `models` models and their lineage into the store at `url`; return ids to measure.
 
     `tasks` counts every task, chain tasks included; `models` counts every model, chain models included.
@@ -93,7 +95,7 @@ def populate(url: str, tasks: int, models: int, *, chain: int = 20, seed: int = 
     # -- models: the heavy task's first, then spread over plain tasks, then the chain's ---------------------
     n_chain_models = chain
     n_plain_models = models - n_chain_models
-    heavy = max(1, models // 100)
+    heavy = max(1, models // 100) if heavy is None else max(1, min(heavy, models - chain))
     model_ids: list[str] = []
     producer_of: list[int] = []  # task index per model (-1: imported)
     per_task_seq: dict[int, int] = {}

@@ -1,7 +1,8 @@
 """Make the README's screenshots of `autolog ui`: run the quickstart in a fresh home, serve it, photograph the
-fine-tune task's Artifacts tab and the fine-tuned model's lineage graph with headless Chromium.
+fine-tune task's Artifacts tab and the checkpoint's lineage graph on a desktop (1280x760), and the task table
+and the same lineage on a phone (390x844), with headless Chromium.
 
-    .tox/ui/bin/python docs/screenshots.py        # writes docs/ui-task.png and docs/ui-lineage.png
+    .tox/ui/bin/python docs/screenshots.py   # writes docs/ui-task.png, ui-lineage.png, ui-phone.png
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def main() -> None:
             page.goto(f"{url}/model/{model_id}")
             page.wait_for_selector("#lineage[data-ready='1']")
             shots["ui-lineage.png"] = page.screenshot(full_page=True)
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True)
+            phone.goto(f"{url}/")
+            tasks_png = Image.open(io.BytesIO(phone.screenshot())).convert("RGB")
+            phone.goto(f"{url}/task/{finetune['id']}?tab=artifacts")
+            task_png = Image.open(io.BytesIO(phone.screenshot())).convert("RGB")
+            both = Image.new("RGB", (390 * 2 + 16, 844), (255, 255, 255))  # two phone screens side by side
+            both.paste(tasks_png, (0, 0))
+            both.paste(task_png, (390 + 16, 0))
+            out = io.BytesIO()
+            both.save(out, format="PNG")
+            shots["ui-phone.png"] = out.getvalue()
             browser.close()
     finally:
         server.terminate()

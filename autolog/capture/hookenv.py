@@ -29,7 +29,7 @@ def apply_environment(wanted: dict[str, bool], known: tuple[str, ...]) -> dict[s
     """`wanted` with the hooks the environment turns off set to False (`AUTOLOG_DISABLE` / config `disable`)."""
     from ..config import load_settings
 
-    if load_settings().disable:
+    if load_settings(create=False).disable:  # reading a flag creates no folder (import autolog makes none)
         return {name: False for name in wanted}
     off = disabled_from_environment(known)
     return {name: on and name not in off for name, on in wanted.items()}

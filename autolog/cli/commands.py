@@ -71,6 +71,7 @@ def task_dict(task: Any) -> dict[str, Any]:
         "tags": list(task.tags),
         "started": _when(task.started),
         "ended": _when(task.ended),
+        **({"failure": task.failure} if task.failure else {}),  # why it failed: exception type and message
         **task.run_info,
     }
 
@@ -216,6 +217,7 @@ def artifact_dict(artifact: Any) -> dict[str, Any]:
     from ..system.redact import redact
 
     return {
+        "id": artifact.id,  # what `autolog ui`'s go-to box and /artifact/<id> take
         "name": artifact.name,
         "type": artifact.type,
         "uri": redact(artifact.uri),
@@ -446,9 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
     p.set_defaults(run=cmd_cache)
 
-    p = sub.add_parser("ui", help="serve a read-only web page over the records (needs the `ui` extra)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    p.add_argument("--port", type=int, default=8765)
+    p = sub.add_parser(
+        "ui",
+        help="serve a read-only web page over the records (needs the `ui` extra)",
+        description="Serve a read-only web page over the records of the configured store: tasks, models, "
+        "lineage graphs, artifact previews and downloads (needs the `ui` extra: pip install 'autolog[ui]'). "
+        "On 127.0.0.1 (the default) there is no login; on any other address every request needs a token: "
+        "the ui_token setting (AUTOLOG_UI_TOKEN), or a random one printed at start. See docs/ui.md.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (default: %(default)s)")
     p.add_argument("--open", action="store_true", help="open the page in a browser")
     p.set_defaults(run=cmd_ui)
     return parser

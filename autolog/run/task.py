@@ -53,6 +53,7 @@ class Task:
     tags = property(lambda self: tuple(json.loads(self._row["tags"] or "[]")))
     started = property(lambda self: _when(self._row["started"]))
     ended = property(lambda self: _when(self._row["ended"]))
+    failure = property(lambda self: self._row.get("failure"))  # "ExceptionType: message" of a failed task
 
     @property
     def run_info(self) -> dict[str, Any]:
@@ -178,7 +179,7 @@ class Task:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close(FAILED if exc_type is not None else COMPLETED)
+        self.close(FAILED if exc_type is not None else COMPLETED, failure=describe_failure(exc))
 
     def flush(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Wait until every snapshot and artifact recorded so far is hashed and durable. False on timeout."""
@@ -186,10 +187,11 @@ class Task:
             return self._session.pending() == 0
         return self._session.flush(timeout)
 
-    def close(self, status: str = COMPLETED, *, timeout: float | None = None) -> None:
+    def close(self, status: str = COMPLETED, *, timeout: float | None = None, failure: str | None = None) -> None:
         """Flush pending uploads (up to `timeout`, default the `upload_timeout` setting), then end the task.
 
         Always ends it: an error while flushing still records `status` and releases the current task.
+        `failure` is why it failed (`describe_failure` of the exception), kept in the task's `failure` column.
         """
         with self._lock:
             if not self._live or self.status != RUNNING:
@@ -203,9 +205,12 @@ class Task:
                 self._say_unfinished(time.monotonic() - began)
         finally:
             ended = time.time()
-            self._row.update(status=status, ended=ended)
+            values: dict[str, Any] = {"status": status, "ended": ended}
+            if failure:
+                values["failure"] = failure
+            self._row.update(values)
             current.forget(self)
-            self._session.store.queue_update("tasks", self.id, {"status": status, "ended": ended})
+            self._session.store.queue_update("tasks", self.id, values)
             # The status update gets at least a second even when the uploads used the whole limit.
             self._session.store.barrier(max(1.0, timeout - (time.monotonic() - began)))
         if self._session.journal.lost:
@@ -452,6 +457,28 @@ class Task:
         if row:
             self._row = row
         return self
+
+
+FAILURE_CHARS = 2000
+
+
+def describe_failure(exc: BaseException | None) -> str | None:
+    """What a failed task records: the exception's type and message, one bounded string, credentials masked.
+    Never the traceback (its frames hold locals, and those may hold data or secrets)."""
+    if exc is None:
+        return None
+    from ..system.redact import redact_text
+
+    kind = type(exc)
+    name = (
+        kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    try:
+        message = str(exc).strip()
+    except Exception:  # noqa: BLE001 - a broken __str__ must not stop the task from ending
+        message = ""
+    text = redact_text(f"{name}: {message}" if message else name)
+    return text if len(text) <= FAILURE_CHARS else text[: FAILURE_CHARS - 1] + "…"
 
 
 def new_task(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -45,6 +45,7 @@ tasks = Table(
     Column("git_dirty", Boolean),
     Column("pid_start", BigInteger),  # start time of `pid` (clock ticks since boot): tells a reused pid apart
     Column("heartbeat", Float),  # refreshed by the owner's store thread while it runs
+    Column("failure", Text),  # v3: "ExceptionType: message" of the exception that failed the task
     Index("ix_tasks_project_name", "project", "name", "started"),
     # v2: newest-first listings (the CLI, the `autolog ui` task table) page through an index, overall,
     # per project and per status
@@ -88,6 +89,7 @@ models = Table(
     Index("ix_models_task_created", "task_id", "created", "seq"),  # v2: a task's models, newest first
     Index("ix_models_name_created", "name", "created"),  # v2: Model.query(name=...)
     Index("ix_models_upload_state", "upload_state"),  # v2: sync finds pending rows among millions
+    Index("ix_models_size", "size", "id"),  # v3: `autolog ui`'s models view sorted by size, paged by keyset
 )
 
 model_inputs = Table(
@@ -117,6 +119,7 @@ artifacts = Table(
     *_upload_columns(),
     Column("tree_hash", String(64)),  # folder artifacts: hash of the extracted folder (`hash_members`)
     Index("ix_artifacts_upload_state", "upload_state"),  # v2
+    Index("ix_artifacts_hash", "hash"),  # v3: `autolog ui`'s go-to box finds an artifact by hash prefix
 )
 
 # Artifacts a task fetched from another task (`Artifact.get_local_copy()` / `.get()`), once each, in fetch
@@ -201,5 +204,18 @@ def _to_v2(conn: Connection) -> None:
         step(conn)
 
 
+def _to_v3(conn: Connection) -> None:
+    """v3 (`autolog ui` second pass): tasks.failure (why a task failed), an index on artifacts.hash (the go-to
+    box takes a hash prefix) and one on models (size, id) (the models view sorts by size). Idempotent."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.schema import CreateIndex
+
+    if "failure" not in {c["name"] for c in inspect(conn).get_columns("tasks")}:
+        conn.execute(text("ALTER TABLE tasks ADD COLUMN failure TEXT"))
+    for index in (*artifacts.indexes, *models.indexes):
+        if index.name in ("ix_artifacts_hash", "ix_models_size"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 # version reached -> step that brings a store of the previous version to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3}

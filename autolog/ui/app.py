@@ -14,10 +14,8 @@ import os
 import tempfile
 import time
 import zipfile
-from datetime import datetime, timezone
 from typing import Any
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
@@ -27,14 +25,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from ..errors import AutologError
 from ..store.sql import SqlStore
-from . import fetch, lineage, previews
-from .queries import PAGE_SIZE, SORTS, STATUSES, Queries, TaskFilter, valid_id
+from . import catalog, fetch, goto, lineage, previews, snapshots
+from .auth import TokenGate
+from .queries import PAGE_SIZE, Queries, TaskFilter, valid_id
+from .render import natural_key, templates
 
-OUTPUTS_PAGE = 500  # snapshots per page of a task's Output Models
+CONSUMERS_PAGE = 100  # tasks per page of a model's or artifact's consumers
 SIDEBAR_PROJECTS = 100  # more than this: the sidebar links to /projects, which lists them all
 log = logging.getLogger("autolog.ui")
 
@@ -47,50 +46,6 @@ HEADERS = {
 }
 
 
-# -- template helpers ------------------------------------------------------------------------------------
-def when(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def duration(row: dict[str, Any]) -> str:
-    end = row.get("ended") or (time.time() if row.get("status") == "running" else None)
-    if end is None or row.get("started") is None:
-        return ""
-    total = max(0, int(end - row["started"]))
-    hours, rest = divmod(total, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
-
-
-def size(value: int | None) -> str:
-    if value is None:
-        return ""
-    amount = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if amount < 1024 or unit == "TB":
-            return f"{int(amount)} B" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return str(value)
-
-
-def tags(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _templates() -> Jinja2Templates:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("autolog.ui", "templates"), autoescape=True)
-    env.filters.update(
-        when=when, duration=duration, size=size, tags=tags, argv=lambda text: " ".join(json.loads(text)) if text else ""
-    )
-    env.globals.update(PAGE_SIZE=PAGE_SIZE, SORTS=SORTS, STATUSES=STATUSES)
-    return Jinja2Templates(env=env)
-
-
 # -- the app ------------------------------------------------------------------------------------------
 class Site:
     """Routes bound to one store."""
@@ -98,7 +53,7 @@ class Site:
     def __init__(self, tracking_uri: str) -> None:
         self.tracking_uri = tracking_uri
         self.queries = Queries(SqlStore(tracking_uri))
-        self.templates = _templates()
+        self.templates = templates()
 
     def page(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         return self.templates.TemplateResponse(
@@ -123,7 +78,7 @@ class Site:
         partial = request.query_params.get("partial") == "1"
         if partial:
             return self.page(request, "_task_table.html", table=table, f=f)
-        projects = self.queries.projects()
+        projects = sorted(self.queries.projects(), key=lambda pair: natural_key(pair[0]))
         shown = projects if request.url.path == "/projects" else projects[:SIDEBAR_PROJECTS]
         if f.project and all(name != f.project for name, _n in shown):
             shown = shown + [(name, n) for name, n in projects if name == f.project]
@@ -131,8 +86,12 @@ class Site:
 
     def task_status(self, request: Request) -> Response:
         ids = [x for x in request.query_params.getlist("id")[:PAGE_SIZE] if len(x) == 32 and valid_id(x)]
+        counts = self.queries.counts(ids) if request.query_params.get("counts") == "1" else {}
         return JSONResponse(
-            {k: {"status": v["status"], "ended": v["ended"]} for k, v in self.queries.statuses(ids).items()}
+            {
+                k: {"status": v["status"], "ended": v["ended"], **counts.get(k, {})}
+                for k, v in self.queries.statuses(ids).items()
+            }
         )
 
     def task(self, request: Request) -> Response:
@@ -140,12 +99,17 @@ class Site:
         if isinstance(row, Response):
             return row
         tab = request.query_params.get("tab", "info")
+        params = request.query_params
+        outputs = snapshots.page(
+            self.queries,
+            row["id"],
+            after=_int(params.get("after")),
+            before=_int(params.get("before")),
+            last=params.get("last") == "1",
+        )
+        if params.get("partial") == "outputs":  # what a running task's page re-fetches as snapshots arrive
+            return self.page(request, "_snapshots.html", task=row, snaps=outputs)
         inputs = self.queries.inputs(row["id"])
-        try:
-            start = max(0, int(request.query_params.get("from", "0")))
-        except ValueError:
-            start = 0
-        outputs, outputs_total = self.queries.outputs(row["id"], OUTPUTS_PAGE, start)
         input_artifacts = self.queries.input_artifacts(row["id"], 500)
         producers = self.queries.tasks_by_id({r["task_id"] for r in [*inputs, *input_artifacts] if r["task_id"]})
         return self.page(
@@ -154,10 +118,7 @@ class Site:
             task=row,
             tab=tab if tab in ("info", "artifacts", "lineage") else "info",
             inputs=inputs,
-            outputs=outputs,
-            outputs_total=outputs_total,
-            outputs_from=start,
-            outputs_page=OUTPUTS_PAGE,
+            snaps=outputs,
             producers=producers,
             artifacts=self.queries.artifacts(row["id"]),
             input_artifacts=input_artifacts,
@@ -173,8 +134,10 @@ class Site:
             "model.html",
             model=row,
             producer=producer,
-            consumers=self.queries.consumers(row["id"], 500),
+            consumers=self.queries.consumers(row["id"], CONSUMERS_PAGE, _int(request.query_params.get("from")) or 0),
             consumers_total=self.queries.count_consumers(row["id"]),
+            consumers_from=_int(request.query_params.get("from")) or 0,
+            consumers_page=CONSUMERS_PAGE,
             members=json.loads(row["members"]) if row["members"] else [],
         )
 
@@ -194,9 +157,28 @@ class Site:
             preview=previews.preview(row),
             metadata={k: v for k, v in metadata.items() if k != PREVIEW_KEY},
             recorded=metadata.get(PREVIEW_KEY) or {},
-            consumers=self.queries.artifact_consumers(row["id"], 500),
+            consumers=self.queries.artifact_consumers(
+                row["id"], CONSUMERS_PAGE, _int(request.query_params.get("from")) or 0
+            ),
             consumers_total=self.queries.count_artifact_consumers(row["id"]),
+            consumers_from=_int(request.query_params.get("from")) or 0,
+            consumers_page=CONSUMERS_PAGE,
         )
+
+    def models(self, request: Request) -> Response:
+        f = catalog.ModelFilter.from_params(request.query_params)
+        return self.page(request, "models.html", table=catalog.model_page(self.queries, f), f=f)
+
+    def go(self, request: Request) -> Response:
+        """The go-to box: one match opens it, several are listed."""
+        text = request.query_params.get("to", "")
+        hits = goto.find(self.queries, text)
+        if len(hits) == 1:
+            return RedirectResponse(hits[0].href, 303)
+        return self.page(request, "go.html", q=goto.clean(text), hits=hits, status_code=200 if hits else 404)
+
+    def favicon(self, request: Request) -> Response:
+        return RedirectResponse("/static/favicon.svg", 301)
 
     def thumbnail(self, request: Request) -> Response:
         row = self.row("artifacts", request)
@@ -235,10 +217,17 @@ class Site:
             path = fetch.model_path(row) if kind == "model" else fetch.artifact_file(row)
         except AutologError as exc:
             return self.page(request, "error.html", status_code=409, title="Not downloadable", message=str(exc))
-        name = row["name"] if kind == "model" else row["file_name"]
+        name = snapshots.download_name(row) if kind == "model" else row["file_name"]
         if os.path.isdir(path):
             return _zip_response(path, name)
         return FileResponse(path, filename=os.path.basename(name), media_type="application/octet-stream")
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
 
 
 def _zip_response(folder: str, name: str) -> Response:
@@ -281,8 +270,9 @@ class Timing:
         await self.app(scope, receive, timed_send)
 
 
-def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> Starlette:
-    """The site over the store at `tracking_uri`. `allowed_hosts` guards against DNS rebinding."""
+def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None, token: str | None = None) -> Starlette:
+    """The site over the store at `tracking_uri`. `allowed_hosts` guards against DNS rebinding; with a `token`
+    every request must carry it (`autolog.ui.auth`)."""
     site = Site(tracking_uri)
 
     def error_page(request: Request, exc: Exception) -> Response:
@@ -298,6 +288,9 @@ def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> 
     routes = [
         Route("/", site.tasks),
         Route("/projects", site.tasks),
+        Route("/models", site.models),
+        Route("/go", site.go),
+        Route("/favicon.ico", site.favicon),
         Route("/tasks/status", site.task_status),
         Route("/task/{id}", site.task),
         Route("/model/{id}", site.model),
@@ -308,6 +301,8 @@ def create_app(tracking_uri: str, *, allowed_hosts: list[str] | None = None) -> 
         Mount("/static", StaticFiles(packages=[("autolog.ui", "static")]), name="static"),
     ]
     middleware = [Middleware(Timing)]
+    if token:
+        middleware.append(Middleware(TokenGate, token=token))
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(

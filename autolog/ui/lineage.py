@@ -141,7 +141,9 @@ def _walk_up(queries: Queries, graph: Graph, frontier: list[dict[str, Any]], dep
                 total = queries.count_inputs(task_row["id"])
                 if total > PER_NODE:
                     graph.edge(
-                        graph.more(task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}#inputs"),
+                        graph.more(
+                            task_key, total - PER_NODE, "inputs", f"/task/{task_row['id']}?tab=artifacts#inputs"
+                        ),
                         task_key,
                         "loaded",
                     )
@@ -202,7 +204,9 @@ def _walk_down(
             if total > len(outputs):
                 graph.edge(
                     task_key,
-                    graph.more(task_key, total - len(outputs), "snapshots", f"/task/{task_row['id']}#outputs"),
+                    graph.more(
+                        task_key, total - len(outputs), "snapshots", f"/task/{task_row['id']}?tab=artifacts#outputs"
+                    ),
                     "produced",
                 )
             models.extend(outputs)
@@ -228,7 +232,7 @@ def _walk_down(
                 queries.artifact_consumers,
                 queries.count_artifact_consumers,
                 "used",
-                "/artifact/{}",
+                "/artifact/{}#consumers",
                 seen_tasks,
                 tasks,
             )

@@ -147,31 +147,47 @@ class Queries:
         return clauses
 
     def task_page(self, f: TaskFilter) -> TaskPage:
+        """One page of the table. A page in the second half is read from the other end (the order reversed,
+        a small offset, the rows turned back), so the last page costs what the first does."""
         where = self._where(f)
         if f.sort == "duration":
             order: Any = sa.func.coalesce(t.c.ended, time.time()) - t.c.started
         else:
             order = t.c[f.sort]
-        query = (
-            sa.select(t)
-            .where(*where)
-            .order_by(order.desc() if f.desc else order.asc(), t.c.id.desc() if f.desc else t.c.id.asc())
-            .limit(PAGE_SIZE)
-            .offset((f.page - 1) * PAGE_SIZE)
-        )
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
             total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
+            offset = (f.page - 1) * PAGE_SIZE
+            backwards = offset > total // 2
+            if backwards:
+                end = min(total, offset + PAGE_SIZE)  # rows [offset, end) counted from the other end
+                limit, offset = max(0, end - offset), max(0, total - end)
+            else:
+                limit = PAGE_SIZE
+            desc = f.desc != backwards
+            query = (
+                sa.select(t)
+                .where(*where)
+                .order_by(order.desc() if desc else order.asc(), t.c.id.desc() if desc else t.c.id.asc())
+                .limit(limit)
+                .offset(offset)
+            )
+            rows = [dict(r) for r in conn.execute(query).mappings()] if limit else []
+        if backwards:
+            rows.reverse()
         return TaskPage(rows=rows, total=total, filter=f, counts=self.counts([r["id"] for r in rows]))
 
     def counts(self, task_ids: list[str]) -> dict[str, dict[str, int]]:
-        """task id -> {"inputs", "outputs", "artifacts"} for the tasks on one page (three grouped index scans)."""
+        """task id -> {"inputs", "outputs", "artifacts"} for the tasks on one page (grouped index scans). Inputs
+        count both the models a task loaded and the artifacts it fetched from other tasks."""
         found = {tid: {"inputs": 0, "outputs": 0, "artifacts": 0} for tid in task_ids}
         if not task_ids:
             return found
         queries = {
             "outputs": sa.select(m.c.task_id, sa.func.count()).where(m.c.task_id.in_(task_ids)).group_by(m.c.task_id),
             "inputs": sa.select(i.c.task_id, sa.func.count()).where(i.c.task_id.in_(task_ids)).group_by(i.c.task_id),
+            "input_artifacts": sa.select(ai.c.task_id, sa.func.count())
+            .where(ai.c.task_id.in_(task_ids))
+            .group_by(ai.c.task_id),
             "artifacts": sa.select(a.c.task_id, sa.func.count())
             .where(a.c.task_id.in_(task_ids), a.c.replaced == sa.false())
             .group_by(a.c.task_id),
@@ -179,7 +195,7 @@ class Queries:
         with self.engine.connect() as conn:
             for key, query in queries.items():
                 for task_id, n in conn.execute(query):
-                    found[task_id][key] = n
+                    found[task_id]["inputs" if key == "input_artifacts" else key] += n
         return found
 
     def statuses(self, task_ids: list[str]) -> dict[str, Row]:
@@ -190,17 +206,6 @@ class Queries:
         return {r["id"]: r for r in rows}
 
     # -- one task -----------------------------------------------------------------------------------------
-    def outputs(self, task_id: str, limit: int = 500, offset: int = 0) -> tuple[list[Row], int]:
-        """The task's snapshots in call order (`limit` of them from `offset`), and how many there are."""
-        rows = self._all(
-            sa.select(m).where(m.c.task_id == task_id).order_by(m.c.seq, m.c.created).limit(limit).offset(offset)
-        )
-        if offset == 0 and len(rows) < limit:
-            return rows, len(rows)
-        with self.engine.connect() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(m).where(m.c.task_id == task_id)).scalar_one()
-        return rows, total
-
     def inputs(self, task_id: str) -> list[Row]:
         return self.store.task_inputs(task_id)
 
@@ -214,8 +219,14 @@ class Queries:
             return {}
         return {r["id"]: r for r in self._all(sa.select(t).where(t.c.id.in_(sorted(ids))))}
 
-    def consumers(self, model_id: str, limit: int | None = None) -> list[Row]:
-        query = sa.select(t).join(i, i.c.task_id == t.c.id).where(i.c.model_id == model_id).order_by(i.c.created)
+    def consumers(self, model_id: str, limit: int | None = None, offset: int = 0) -> list[Row]:
+        query = (
+            sa.select(t)
+            .join(i, i.c.task_id == t.c.id)
+            .where(i.c.model_id == model_id)
+            .order_by(i.c.created, i.c.task_id)
+            .offset(offset)
+        )
         return self._all(query.limit(limit) if limit else query)
 
     def count_consumers(self, model_id: str) -> int:
@@ -254,9 +265,13 @@ class Queries:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(ai).where(ai.c.task_id == task_id)).scalar_one()
 
-    def artifact_consumers(self, artifact_id: str, limit: int | None = None) -> list[Row]:
+    def artifact_consumers(self, artifact_id: str, limit: int | None = None, offset: int = 0) -> list[Row]:
         query = (
-            sa.select(t).join(ai, ai.c.task_id == t.c.id).where(ai.c.artifact_id == artifact_id).order_by(ai.c.created)
+            sa.select(t)
+            .join(ai, ai.c.task_id == t.c.id)
+            .where(ai.c.artifact_id == artifact_id)
+            .order_by(ai.c.created, ai.c.task_id)
+            .offset(offset)
         )
         return self._all(query.limit(limit) if limit else query)
 

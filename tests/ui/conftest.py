@@ -7,6 +7,7 @@ within a couple of minutes. Screenshots go to `AUTOLOG_TEST_UI_SCREENSHOTS` (tox
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -137,7 +139,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"autolog ui exited {self.proc.returncode}: {self.proc.stderr.read()}")
             try:
-                if get(self.url + "/static/style.css")[0] == 200:
+                if get(self.url + "/static/style.css")[0] in (200, 403):  # 403: up, asking for its token
                     return
             except OSError:
                 pass
@@ -156,10 +158,10 @@ class Server:
         return err
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory):
-    """{url, env, work, out, train, finetune, marker}: the pipeline has run and `autolog ui` serves its home."""
-    root = tmp_path_factory.mktemp("ui-site")
+@contextlib.contextmanager
+def build_site(root: Path) -> Iterator[dict]:
+    """{url, env, work, out, train, finetune, local, marker, root}: the pipeline has run in a new home under
+    `root` and `autolog ui` serves it until the block ends."""
     work, out = root / "work", root / "remote"
     work.mkdir()
     env = {
@@ -174,6 +176,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         "AUTOLOG_DEFAULT_OUTPUT_URI",
         "AUTOLOG_CACHE_DIR",
         "AUTOLOG_DISABLE",
+        "AUTOLOG_UI_TOKEN",
         "RANK",
     ):
         env.pop(var, None)
@@ -213,7 +216,13 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def records(site):
+def site(tmp_path_factory: pytest.TempPathFactory):
+    """The shared site (one store, one server) most browser tests read."""
+    with build_site(tmp_path_factory.mktemp("ui-site")) as found:
+        yield found
+
+
+def read_records(site: dict) -> dict:
     """The records the pipeline made, read through the CLI's JSON (ids of models and artifacts)."""
 
     def show(task_id: str) -> dict:
@@ -229,6 +238,11 @@ def records(site):
         return json.loads(proc.stdout)
 
     return {"train": show(site["train"]), "finetune": show(site["finetune"]), "local": show(site["local"])}
+
+
+@pytest.fixture(scope="session")
+def records(site):
+    return read_records(site)
 
 
 @pytest.fixture(scope="session")

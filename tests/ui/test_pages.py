@@ -154,7 +154,7 @@ def test_download_returns_the_exact_bytes(site, records, page) -> None:
     with page.expect_download() as info:
         page.click("#download")
     download = info.value
-    assert download.suggested_filename == "ckpt.pt"
+    assert download.suggested_filename == "ckpt.1.pt"  # <name>.<order number><ext>
     assert Path(download.path()).read_bytes() == (site["work"] / "ckpt.pt").read_bytes()
 
     # a folder artifact comes as the stored zip, byte for byte
@@ -197,7 +197,7 @@ def test_local_only_model_downloads_from_its_saved_file_while_it_is_unchanged(si
     saved = site["work"] / "local.pt"
     status, headers, body = get(f"{site['url']}/download/model/{model['id']}")
     assert status == 200 and body == saved.read_bytes()
-    assert 'filename="local.pt"' in headers["content-disposition"]
+    assert 'filename="local.1.pt"' in headers["content-disposition"]
     saved.write_bytes(body[:-1] + bytes([body[-1] ^ 1]))  # one bit changed after it was recorded
     status, _headers, body = get(f"{site['url']}/download/model/{model['id']}")
     assert status == 409 and b"changed since it was recorded" in body

@@ -38,6 +38,8 @@ class Settings:
     allow_pickle: bool
     disable: bool
     heartbeat_timeout: float = 600.0
+    dedup: bool = True  # model snapshots stored once per content in each output store (docs/storage.md)
+    keep: str | None = None  # default retention policy of new tasks (`autolog.store.keep`); None: keep all
 
     @property
     def journal_dir(self) -> Path:
@@ -117,6 +119,8 @@ _KEYS: dict[str, str] = {
     "allow_pickle": "AUTOLOG_ALLOW_PICKLE",
     "disable": "AUTOLOG_DISABLE",
     "heartbeat_timeout": "AUTOLOG_HEARTBEAT_TIMEOUT",
+    "dedup": "AUTOLOG_DEDUP",
+    "keep": "AUTOLOG_KEEP",
 }
 
 
@@ -175,6 +179,8 @@ def load_settings() -> Settings:
         allow_pickle=_parse_bool("allow_pickle", *get("allow_pickle", True)),
         disable=_parse_bool("disable", *get("disable", False)),
         heartbeat_timeout=_parse_number(float, "heartbeat_timeout", *get("heartbeat_timeout", 600.0)),
+        dedup=_parse_bool("dedup", *get("dedup", True)),
+        keep=_parse_keep(*get("keep", None)),
     )
     if default_output_uri is not None:
         _check_output_uri(default_output_uri, out_src)
@@ -187,6 +193,17 @@ def load_settings() -> Settings:
         _prepare_dir("home", folder, home_src)
     _prepare_dir("cache_dir", cache_dir, cache_src)
     return settings
+
+
+def _parse_keep(value: Any, source: str) -> str | None:
+    """A retention policy (`autolog.store.keep` syntax), stored in its canonical text; None: keep everything."""
+    from .store.keep import parse
+
+    try:
+        policy = parse(value, f"{source}: keep")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return None if policy is None else policy.text
 
 
 def _check_output_uri(uri: str, source: str) -> None:

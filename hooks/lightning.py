@@ -18,6 +18,10 @@ Loads: `_load(path_or_url)` (imported as `pl_load`) is what `LightningModule.loa
 `Trainer.fit/validate/test/predict(ckpt_path=...)` (after resolving `"best"`/`"last"`) and `Fabric.load` read
 through; it links the snapshot with those bytes. A load inside the task that saved it links nothing.
 
+Step and metrics: `Trainer.save_checkpoint` (what `ModelCheckpoint` and users call) notes the trainer's
+`global_step`, `current_epoch`, `callback_metrics` and its `ModelCheckpoint`'s `monitor` and `mode` first, so
+each snapshot records them (`note_progress`).
+
 Aliases: `torch_io.py` and `core/saving.py` bind `_atomic_save` / `_load as pl_load` with `from ... import`;
 they are rebound by the core's alias pass when imported before the patch, and pick up the wrapper otherwise.
 """
@@ -36,7 +40,10 @@ from autolog.capture.api import (
     Hook,
     Kwargs,
     arg,
+    bypassed,
     captured,
+    guard,
+    note_progress,
     observing_nested_saves,
     protect_previous,
     record_load,
@@ -136,14 +143,47 @@ def _load_wrapper(hook: Hook) -> Callable[..., Any]:
     return captured(hook, "lightning load", before, after)
 
 
+def _note_trainer(trainer: Any) -> None:
+    callback = getattr(trainer, "checkpoint_callback", None)
+    note_progress(
+        step=getattr(trainer, "global_step", None),
+        epoch=getattr(trainer, "current_epoch", None),
+        metrics=dict(getattr(trainer, "callback_metrics", None) or {}),
+        monitor=getattr(callback, "monitor", None),
+        mode=getattr(callback, "mode", None),
+    )
+
+
+def _progress_wrapper(hook: Hook) -> Callable[..., Any]:
+    """`Trainer.save_checkpoint`: not a captured call (the `_atomic_save` inside it records), only a note of
+    the trainer's progress for that snapshot."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not bypassed(hook):
+            with guard("lightning progress"):
+                _note_trainer(instance)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
 class LightningHook(Hook):
     name = "lightning"
-    watches = ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io")
+    watches = (
+        "lightning.fabric.utilities.cloud_io",
+        "lightning_fabric.utilities.cloud_io",
+        "lightning.pytorch.trainer.trainer",
+        "pytorch_lightning.trainer.trainer",
+    )
     distribution = ("lightning", "pytorch-lightning", "lightning-fabric")
     min_version = (2, 4)
     max_version = (3,)
 
     def patch(self, module: ModuleType) -> None:
+        if module.__name__.endswith("trainer.trainer"):
+            # save_checkpoint(filepath, weights_only=False): every checkpoint a Trainer writes goes through it.
+            self.wrap(module.Trainer, "save_checkpoint", _progress_wrapper(self))
+            return
         # _atomic_save(checkpoint, filepath): the single writer of checkpoint files (Trainer, ModelCheckpoint,
         # Fabric); after it returns the file exists under its final name, transaction committed.
         self.wrap(module, "_atomic_save", _save_wrapper(self))

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from ..storage.access import protocol_of, storage_for
+from ..storage.access import protocol_of
 from ..storage.fingerprint import Fingerprint, hash_members, hash_path, size_of
 from ..store.client import Store
 from ..system.bursts import SaveBursts
@@ -89,28 +89,28 @@ class Recorder:
             return
         dest = job.dest_uri
         local_dest = dest if dest is not None and protocol_of(dest) == "file" else None  # copied on this thread
-        delivered = None
+        delivered: tuple[str, str] | None = None  # (hash, uri) of a copy made on this thread
         try:
             if local_dest is not None:
                 delivered = self.uploader.deliver(
                     job.table, job.row_id, staged, local_dest, threads=self.bursts.someone_waits()
                 )
-            digest = delivered or hash_path(staged)  # read, never mapped: the user may truncate it
+            digest = delivered[0] if delivered else hash_path(staged)  # read, never mapped: the user may truncate it
             size = size_of(staged)
         except FileNotFoundError:
             self.store.queue_update(job.table, job.row_id, {"upload_state": "failed", "error": "staged bytes are gone"})
             return
         problem = self.staging.intact(staged) or self._differs_from_record(job, digest)
         if problem:
-            if delivered and local_dest is not None:  # delivered: only ever set for a local destination
-                storage_for(local_dest).remove(local_dest)
+            if delivered:  # only ever set for a local destination
+                self.uploader.undo(job.table, job.row_id, delivered[1])
             self.uploader.lost(job.table, job.row_id, problem, staged)
             return
         values: dict[str, Any] = {"hash": digest, "size": size}
         if dest is None:
             values.update(upload_state="done", staging_path=None)
         elif delivered:
-            values.update(uri=dest, upload_state="done", staging_path=None, error=None)
+            values.update(uri=delivered[1], upload_state="done", staging_path=None, error=None)
         recorded = self.store.queue_update(job.table, job.row_id, values)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
@@ -120,10 +120,11 @@ class Recorder:
             def release(done: Future[Any]) -> None:
                 if not done.exception():
                     self.staging.release(staged)
+                    self.uploader.durable(job.table, job.row_id)
 
             recorded.add_done_callback(release)
         elif local_dest is None:
-            self.uploader.enqueue(job.table, job.row_id, staged, dest)
+            self.uploader.enqueue(job.table, job.row_id, staged, dest, digest)
 
     def _differs_from_record(self, job: SnapshotJob, digest: str) -> str | None:
         """For a snapshot resumed from another process (its staging state unknown here): the bytes must

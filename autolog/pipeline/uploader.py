@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..storage.access import storage_for
+from ..storage.access import Storage, storage_for
 from ..store.client import Store
 from ..system.log import logger
 from ..system.worker import Worker
+from . import dedup
 from .staging import Staging
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -42,38 +43,72 @@ class Uploader:
         self.store = store
         self.staging = staging
         self.worker = Worker("uploader")
+        self.dedup = True  # model snapshots stored once per content (`autolog.pipeline.dedup`); the session sets it
+        self.on_durable: Callable[[str, str], None] | None = None  # (table, row id) once its bytes are durable
 
-    def enqueue(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> None:
-        self.worker.submit(self._upload, table, row_id, staged_path, dest_uri)
+    def enqueue(self, table: str, row_id: str, staged_path: str, dest_uri: str, digest: str | None = None) -> None:
+        self.worker.submit(self._upload, table, row_id, staged_path, dest_uri, digest)
 
-    def _upload(self, table: str, row_id: str, staged_path: str, dest_uri: str) -> None:
+    def _put(
+        self, storage: Storage, table: str, row_id: str, staged_path: str, dest_uri: str, digest: str | None
+    ) -> str:
+        """Put the bytes where they belong; the URI the record keeps (a content-addressed object for a model)."""
+        if table == "models" and self.dedup:
+            return dedup.place(self.store, storage, row_id, staged_path, dest_uri, digest)
+        storage.put(staged_path, dest_uri)
+        return dest_uri
+
+    def _upload(self, table: str, row_id: str, staged_path: str, dest_uri: str, digest: str | None = None) -> None:
         storage = storage_for(dest_uri)
         try:
-            self._attempts(table, row_id, staged_path, dest_uri, lambda: storage.put(staged_path, dest_uri))
-        except _Failed:
-            return
-        problem = self.staging.intact(staged_path)
-        if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
-            storage.remove(dest_uri)
-            self.lost(table, row_id, problem, staged_path)
-            return
-        self.store.update(table, row_id, {"uri": dest_uri, "upload_state": "done", "staging_path": None, "error": None})
-        self.staging.release(staged_path)
-
-    def deliver(self, table: str, row_id: str, staged_path: str, dest_uri: str, *, threads: bool = False) -> str | None:
-        """Copy to a local destination on the caller's (recorder's) thread and hash what was placed there
-        (`threads`: someone waits for it, so the hash may take every core).
-
-        Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
-        storage = storage_for(dest_uri)
-        try:
-            return self._attempts(
+            placed = self._attempts(
                 table,
                 row_id,
                 staged_path,
                 dest_uri,
-                lambda: storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads),
+                lambda: self._put(storage, table, row_id, staged_path, dest_uri, digest),
             )
+        except _Failed:
+            return
+        problem = self.staging.intact(staged_path)
+        if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
+            self.undo(table, row_id, placed)
+            self.lost(table, row_id, problem, staged_path)
+            return
+        self.store.update(table, row_id, {"uri": placed, "upload_state": "done", "staging_path": None, "error": None})
+        self.staging.release(staged_path)
+        self.durable(table, row_id)
+
+    def durable(self, table: str, row_id: str) -> None:
+        """A row's bytes are durable and its record final: retention may now free older snapshots' bytes."""
+        if self.on_durable is not None:
+            self.on_durable(table, row_id)
+
+    def undo(self, table: str, row_id: str, placed: str) -> None:
+        """Take back a copy whose bytes turned out not to be the ones hashed (shared objects lose a reference)."""
+        storage = storage_for(placed)
+        if table == "models":
+            dedup.undo(self.store, storage, row_id, placed)
+        else:
+            storage.remove(placed)
+
+    def deliver(
+        self, table: str, row_id: str, staged_path: str, dest_uri: str, *, threads: bool = False
+    ) -> tuple[str, str] | None:
+        """Copy to a local destination on the caller's (recorder's) thread and hash what was placed there
+        (`threads`: someone waits for it, so the hash may take every core).
+
+        Returns (the content hash, the URI the record keeps), or None when the copy failed (the row is then
+        marked `failed`)."""
+        storage = storage_for(dest_uri)
+
+        def put() -> tuple[str, str]:
+            if table == "models" and self.dedup:
+                return dedup.place_local(self.store, storage, row_id, staged_path, dest_uri, threads=threads)
+            return storage.put_hashed(staged_path, dest_uri, staged=True, threads=threads), dest_uri
+
+        try:
+            return self._attempts(table, row_id, staged_path, dest_uri, put)
         except _Failed:
             return None
 

@@ -50,6 +50,7 @@ _WRITES = frozenset(
         "end_task",
         "heartbeat",
         "link_artifact_input",
+        "refs_write",
     }
 )  # = sql.WRITES (not imported: SQLAlchemy)
 _FINAL_TASK = ("completed", "failed", "aborted")

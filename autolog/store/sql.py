@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError, ConfigError, StoreUnavailableError
 from ..system.redact import redact, redact_text
-from . import queries, schema
+from . import queries, refs, schema
 
 T = TypeVar("T")
 logger = logging.getLogger("autolog")
@@ -49,6 +49,7 @@ WRITES = frozenset(
         "end_task",
         "heartbeat",
         "link_artifact_input",
+        "refs_write",
     }
 )
 
@@ -418,6 +419,15 @@ class SqlStore:
         except IntegrityError:
             existing = self.select("models", {"import_key": row["import_key"]})
             return existing[0]
+
+    # -- stored objects, pruning and aliases (`autolog.store.refs`, one transaction each) -------------------
+    @_retrying
+    def refs_read(self, name: str, *args: Any) -> Any:
+        return refs.READS[name](self.engine, *args)
+
+    @_retrying
+    def refs_write(self, name: str, *args: Any) -> Any:
+        return refs.WRITES[name](self.engine, *args)
 
     # -- fingerprints (load fast path) ---------------------------------------------------------------------
     def get_fingerprint(self, path: str) -> Row | None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from autolog.store import schema
+
 sa = pytest.importorskip("sqlalchemy")
 
 UI_INDEXES = {"ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started", "ix_models_task_seq"}
@@ -33,7 +35,7 @@ def test_a_version_1_store_gets_the_ui_indexes(tmp_path: Path) -> None:
         assert UI_INDEXES <= indexes(store.engine)
         with store.engine.connect() as conn:
             version = conn.exec_driver_sql("SELECT value FROM autolog_meta WHERE key = 'schema_version'").scalar()
-        assert version == "2"
+        assert version == str(schema.SCHEMA_VERSION)
     finally:
         store.close()
 

@@ -1,4 +1,7 @@
-"""Tables of the metadata store (SQLAlchemy Core) and their migrations.
+"""FROZEN: autolog/store/schema.py as of schema version 2 (before storage, issue #19), the fixture the v4 upgrade
+test builds a store from. Do not update it.
+
+Tables of the metadata store (SQLAlchemy Core) and their migrations.
 
 Portable types only (strings, integers, floats, booleans, text holding JSON), so the same schema runs on
 the default SQLite file and on PostgreSQL. Times are float seconds since the epoch (UTC). Every change

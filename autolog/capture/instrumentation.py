@@ -56,7 +56,12 @@ WATCHES: dict[str, tuple[str, ...]] = {
     "joblib": ("joblib",),
     "xgboost": ("xgboost",),
     "safetensors": ("safetensors", "safetensors.torch", "safetensors.numpy"),
-    "lightning": ("lightning.fabric.utilities.cloud_io", "lightning_fabric.utilities.cloud_io"),
+    "lightning": (
+        "lightning.fabric.utilities.cloud_io",
+        "lightning_fabric.utilities.cloud_io",
+        "lightning.pytorch.trainer.trainer",
+        "pytorch_lightning.trainer.trainer",
+    ),
     "transformers": (
         "transformers.configuration_utils",
         "transformers.modeling_utils",

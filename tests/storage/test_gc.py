@@ -117,8 +117,13 @@ def _pruned(task_id: str) -> int:
 
 def test_a_killed_gc_leaves_nothing_a_second_gc_cannot_finish(run_py, tmp_path, s3_uri, stored_objects):
     task_id = _save_many(run_py, s3_uri, 120, project="killed")
-    gc = subprocess.Popen([sys.executable, "-m", "autolog", "gc", "--keep", "last=1"], cwd=tmp_path,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    gc = subprocess.Popen(
+        [sys.executable, "-m", "autolog", "gc", "--keep", "last=1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while _pruned(task_id) < 10:  # killed mid-way through pruning, objects not deleted yet
         assert gc.poll() is None and time.monotonic() < deadline, "gc ended before it could be killed"

@@ -86,8 +86,10 @@ def test_200_checkpoints_keep_last_3_and_best_2_on_s3(tmp_path: Path, s3_uri: st
 
     objects = stored_objects(s3_uri)
     size = outputs[-1].size
-    print(f"\nbucket after {STEPS} checkpoints: {len(objects)} objects, {sum(objects.values())} bytes "
-          f"(one checkpoint: {size} bytes, {STEPS * size} bytes written)")
+    print(
+        f"\nbucket after {STEPS} checkpoints: {len(objects)} objects, {sum(objects.values())} bytes "
+        f"(one checkpoint: {size} bytes, {STEPS * size} bytes written)"
+    )
     assert len(objects) <= 6 and sum(objects.values()) <= 6 * size
     for m in outputs:
         if m.upload_state == "done":
@@ -100,8 +102,13 @@ def test_200_checkpoints_keep_last_3_and_best_2_on_s3(tmp_path: Path, s3_uri: st
 
 
 def test_a_bad_policy_is_refused_at_init_and_nothing_is_recorded() -> None:
-    for bad, words in (("last=0", "at least 1"), ("best=2", "needs a metric"), ("keep=3", "cannot read"),
-                       ({"best": 1}, "metric"), ("last=2,last=3", "twice")):
+    for bad, words in (
+        ("last=0", "at least 1"),
+        ("best=2", "needs a metric"),
+        ("keep=3", "cannot read"),
+        ({"best": 1}, "metric"),
+        ("last=2,last=3", "twice"),
+    ):
         with pytest.raises(ValueError, match=words):
             autolog.init("bad", "t", keep=bad)
     assert autolog.Task.query(project="bad") == []

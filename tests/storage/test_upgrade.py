@@ -32,11 +32,26 @@ def test_a_v2_store_opens_gains_the_storage_schema_and_keeps_its_records(home: P
         v2_schema.metadata.create_all(conn)
         conn.execute(v2_schema.meta.insert().values(key="schema_version", value="2"))
         now = time.time()
-        conn.execute(v2_schema.tasks.insert().values(
-            id="a" * 32, project="legacy", name="train", status="completed", tags="[]", started=now, ended=now))
-        conn.execute(v2_schema.models.insert().values(
-            id="b" * 32, task_id="a" * 32, seq=1, name="old.bin", framework="custom", local_path=str(weights),
-            size=11, hash=hash_file(weights), is_dir=False, created=now, upload_state="done"))
+        conn.execute(
+            v2_schema.tasks.insert().values(
+                id="a" * 32, project="legacy", name="train", status="completed", tags="[]", started=now, ended=now
+            )
+        )
+        conn.execute(
+            v2_schema.models.insert().values(
+                id="b" * 32,
+                task_id="a" * 32,
+                seq=1,
+                name="old.bin",
+                framework="custom",
+                local_path=str(weights),
+                size=11,
+                hash=hash_file(weights),
+                is_dir=False,
+                created=now,
+                upload_state="done",
+            )
+        )
     engine.dispose()
 
     model = autolog.Model.get("b" * 32)

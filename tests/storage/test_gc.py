@@ -77,7 +77,7 @@ def test_gc_races_a_running_task_and_another_gc_without_deleting_a_referenced_ob
     run_py, tmp_path, s3_uri, stored_objects
 ):
     """50 gc runs in two processes, at random moments, while a task saves (and prunes) with repeated content."""
-    gc_loop = textwrap.dedent(f"""
+    gc_loop = textwrap.dedent("""
         import random, sys, time
         from autolog.run.current import get_session
         from autolog.pipeline.retention import collect

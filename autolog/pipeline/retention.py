@@ -98,14 +98,19 @@ def plan(store: Store, tasks: list[Row], override: keep.Policy | None = None, *,
     for row in left:
         going[(row["root"], row["key"])] = row
     found.objects = [going[k] for k in sorted(going)]
-    found.copies = [
-        (row["id"], row["uri"]) for row, _rule in found.prune if row["uri"] and not is_object_uri(row["uri"])
-    ]
-    if everything:
-        leftovers = store.select("models", {"upload_state": "pruned"})  # pre-dedup copies a killed run left
+    found.copies = [(row["id"], row["uri"]) for row, _rule in found.prune if _own_copy(row)]
+    if everything:  # pre-dedup copies of snapshots a killed run pruned before deleting them
+        found.copies += [(r["id"], r["uri"]) for r in store.refs_read("pruned_copies")]
         found.queries += 1
-        found.copies += [(r["id"], r["uri"]) for r in leftovers if r["uri"] and not is_object_uri(r["uri"])]
     return found
+
+
+def _own_copy(row: Row) -> bool:
+    """A snapshot's own copy that autolog made before dedup (at its `dest_uri`), freed with it. A file a framework
+    wrote to object storage itself (Lightning to `s3://...`: no `dest_uri`) is the user's: only its record is
+    pruned, its bytes are left to the framework that manages them."""
+    uri = row.get("uri")
+    return bool(uri) and not is_object_uri(uri) and uri == row.get("dest_uri")
 
 
 def apply(store: Store, found: Plan) -> Plan:

@@ -164,6 +164,17 @@ def known_keys(engine: sa.Engine, root: str) -> list[str]:
         return [str(k) for (k,) in conn.execute(sa.select(o.c.key).where(o.c.root == root))]
 
 
+def pruned_copies(engine: sa.Engine) -> list[Row]:
+    """Pruned snapshots whose own pre-dedup copy (`uri` = `dest_uri`) is still recorded: a collector was killed
+    between pruning them and deleting it (the `uri` is cleared once the copy is gone)."""
+    m = schema.models
+    query = sa.select(m.c.id, m.c.uri).where(
+        m.c.upload_state == "pruned", m.c.uri.is_not(None), m.c.uri == m.c.dest_uri
+    )
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def loaded_by_others(engine: sa.Engine, model_ids: list[str]) -> list[str]:
     """Those of `model_ids` that a task other than their producer loaded (they are in someone's lineage)."""
     m, i = schema.models, schema.model_inputs
@@ -263,6 +274,7 @@ READS: dict[str, Callable[..., Any]] = {
         alias_target,
         alias_history,
         models_by_metric,
+        pruned_copies,
     )
 }
 WRITES: dict[str, Callable[..., Any]] = {

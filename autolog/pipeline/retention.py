@@ -3,7 +3,7 @@
 `collect` is the one procedure both use. For each task with a policy (`autolog.store.keep`) it picks the
 `done` snapshots that no rule keeps and nothing protects, then:
 1. prunes each one (`done` -> `pruned`, when, by which rule) and releases its object references, in one
-   transaction per snapshot (`autolog.store.refs.prune`): a second collector finds it pruned and skips it;
+   transaction (`autolog.store.refs.prune_many`): a second collector finds it pruned and skips it;
 2. takes every object left with no reference (`stored` -> `deleting`, atomically against writers adding a
    reference) and deletes its bytes, then its row. A collector killed anywhere leaves rows that the next one
    finishes: unpruned snapshots, `stored` rows at zero references, `deleting` rows.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..storage.access import storage_for
-from ..storage.objects import delete, is_object_uri, object_uri
+from ..storage.objects import delete_many, is_object_uri, object_uri
 from ..store import keep
 from ..store.client import Store
 from ..system.log import logger
@@ -64,7 +64,7 @@ def plan(store: Store, tasks: list[Row], override: keep.Policy | None = None, *,
         chunk = [t for t in tasks[start : start + TASK_CHUNK] if override or t.get("keep")]
         if not chunk:
             continue
-        rows = store.select("models", {"task_id": [t["id"] for t in chunk]}, order_by=("seq",))
+        rows = store.refs_read("live_models", [t["id"] for t in chunk])  # pruned ones never count again
         found.queries += 1
         by_task: dict[str, list[Row]] = {}
         for row in rows:
@@ -116,18 +116,22 @@ def _own_copy(row: Row) -> bool:
 def apply(store: Store, found: Plan) -> Plan:
     """Carry out a plan; returns what this run actually did (another collector may have done some of it)."""
     done = Plan(queries=found.queries)
-    now = time.time()
-    for row, rule in found.prune:
-        if store.refs_write("prune", row["id"], rule, now):
-            done.prune.append((row, rule))
+    rules = {row["id"]: (row, rule) for row, rule in found.prune}
+    if rules:
+        pruned = store.refs_write("prune_many", [(key, rule) for key, (_row, rule) in rules.items()], time.time())
+        done.prune = [rules[key] for key in pruned]
         done.queries += 1
     keys = sorted({(o["root"], o["key"]) for o in found.objects})
-    for obj in store.refs_write("claim_unreferenced", [list(k) for k in keys] if keys else []):
-        delete(storage_for(obj["root"]), object_uri(obj["root"], obj["key"]))
-        store.refs_write("drop", obj["root"], obj["key"])
-        done.objects.append(obj)
-        done.queries += 2
+    claimed = store.refs_write("claim_unreferenced", [list(k) for k in keys] if keys else [])
     done.queries += 1
+    by_root: dict[str, list[Row]] = {}
+    for obj in claimed:
+        by_root.setdefault(obj["root"], []).append(obj)
+    for root, objs in by_root.items():
+        delete_many(storage_for(root), [object_uri(root, o["key"]) for o in objs])
+        store.refs_write("drop_many", [(root, o["key"]) for o in objs])
+        done.objects += objs
+        done.queries += 1
     for model_id, uri in found.copies:
         storage_for(uri).remove(uri)
         store.update("models", model_id, {"uri": None})

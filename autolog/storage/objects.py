@@ -98,19 +98,17 @@ def delete(storage: Storage, uri: str) -> None:
     storage.fs.invalidate_cache(os.path.dirname(path))
 
 
-def listing(storage: Storage, root: str) -> dict[str, float]:
-    """Every object key stored under `root` -> its modification time (seconds; 0 where unknown)."""
-    base = storage._path(join(root, PREFIX)).rstrip("/")
-    found: dict[str, float] = {}
-    try:
-        storage.fs.invalidate_cache(base)
-        details = storage.fs.find(base, detail=True)
-    except FileNotFoundError:
-        return found
-    for path, info in details.items():
-        rel = path[len(base) + 1 :] if path.startswith(base + "/") else None
-        if not rel or ".part-" in rel:
-            continue
-        when = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
-        found[rel] = when.timestamp() if hasattr(when, "timestamp") else float(when or 0)
-    return found
+def delete_many(storage: Storage, uris: list[str]) -> None:
+    """Delete objects of one store: one bulk request per 1,000 on object stores (S3 DeleteObjects)."""
+    if storage.local or len(uris) == 1:
+        for uri in uris:
+            delete(storage, uri)
+        return
+    paths = [storage._path(uri) for uri in uris]
+    for start in range(0, len(paths), 1000):
+        try:
+            storage.fs.rm(paths[start : start + 1000])
+        except FileNotFoundError:
+            for path in paths[start : start + 1000]:
+                delete(storage, path)
+    storage.fs.invalidate_cache()

@@ -8,7 +8,7 @@ Each function takes the engine and runs ONE transaction, so every invariant hold
   updates lock the same row, so one of them wins: either the writer holds a reference (and the collector
   skips the row), or the row is `deleting` (and the writer stores its own copy under a new key). Bytes are
   deleted only under a `deleting` row, which nobody can reference again;
-- pruning a snapshot (`done` -> `pruned`) and releasing its references is one transaction: a crash between
+- pruning a snapshot (`done` -> `pruned`, `prune_many`) and releasing its references is one transaction: a crash between
   them cannot happen, so a reference is released exactly once.
 
 `SqlStore.refs_read` / `refs_write` dispatch here by name (`READS`, `WRITES`).
@@ -78,21 +78,40 @@ def _release(conn: sa.Connection, model_id: str, *, delete_links: bool) -> int:
     return len(links)
 
 
-def prune(engine: sa.Engine, model_id: str, rule: str, when: float) -> bool:
-    """`done` -> `pruned` (when and by which rule) and release its references, in one transaction. False when
-    the snapshot is not `done` any more (another collector pruned it first): nothing is released twice.
-    Its `model_objects` rows stay as the record of what it pointed at."""
+def prune_many(engine: sa.Engine, items: list[tuple[str, str]], when: float) -> list[str]:
+    """`prune` for many snapshots ((model id, rule) pairs), one transaction per 500: the ids pruned now."""
     m = schema.models
+    pruned: list[str] = []
+    for start in range(0, len(items), 500):
+        with engine.begin() as conn:
+            for model_id, rule in items[start : start + 500]:
+                changed = conn.execute(
+                    m.update()
+                    .where(m.c.id == model_id, m.c.upload_state == "done")
+                    .values(upload_state="pruned", pruned_at=when, pruned_rule=rule, staging_path=None)
+                ).rowcount
+                if changed == 1:
+                    _release(conn, model_id, delete_links=False)
+                    pruned.append(model_id)
+    return pruned
+
+
+def drop_many(engine: sa.Engine, keys: list[tuple[str, str]]) -> None:
+    """`drop` for many (root, key) pairs in one transaction."""
+    o = schema.objects
     with engine.begin() as conn:
-        changed = conn.execute(
-            m.update()
-            .where(m.c.id == model_id, m.c.upload_state == "done")
-            .values(upload_state="pruned", pruned_at=when, pruned_rule=rule, staging_path=None)
-        ).rowcount
-        if changed != 1:
-            return False
-        _release(conn, model_id, delete_links=False)
-    return True
+        for root, key in keys:
+            conn.execute(o.delete().where(o.c.root == root, o.c.key == key, o.c.state == DELETING))
+
+
+def live_models(engine: sa.Engine, task_ids: list[str]) -> list[Row]:
+    """The snapshots of these tasks that are not pruned, with the columns retention decides by."""
+    m = schema.models
+    columns = [m.c[c] for c in ("id", "task_id", "seq", "name", "upload_state", "uri", "dest_uri", "step")]
+    columns += [m.c[c] for c in ("metrics", "monitor", "monitor_mode", "size")]
+    query = sa.select(*columns).where(m.c.task_id.in_(task_ids), m.c.upload_state != "pruned").order_by(m.c.seq)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def claim_unreferenced(engine: sa.Engine, keys: list[tuple[str, str]] | None) -> list[Row]:
@@ -134,13 +153,6 @@ def _only(query: sa.Select[Any], keys: list[tuple[str, str]] | None) -> sa.Selec
     return query.where(sa.tuple_(o.c.root, o.c.key).in_([tuple(k) for k in keys])).order_by(o.c.root, o.c.key)
 
 
-def drop(engine: sa.Engine, root: str, key: str) -> None:
-    """Forget an object whose bytes are deleted (only while `deleting`: nobody can point at it)."""
-    o = schema.objects
-    with engine.begin() as conn:
-        conn.execute(o.delete().where(o.c.root == root, o.c.key == key, o.c.state == DELETING))
-
-
 def links(engine: sa.Engine, model_ids: list[str]) -> list[Row]:
     """`model_objects` rows of these snapshots, with each object's current reference count."""
     o, mo = schema.objects, schema.model_objects
@@ -155,13 +167,6 @@ def links(engine: sa.Engine, model_ids: list[str]) -> list[Row]:
             )
             rows.extend(dict(r) for r in conn.execute(query).mappings())
     return rows
-
-
-def known_keys(engine: sa.Engine, root: str) -> list[str]:
-    """Every object key recorded under `root` (for sweeping copies an upload left without a record)."""
-    o = schema.objects
-    with engine.connect() as conn:
-        return [str(k) for (k,) in conn.execute(sa.select(o.c.key).where(o.c.root == root))]
 
 
 def pruned_copies(engine: sa.Engine) -> list[Row]:
@@ -268,15 +273,15 @@ READS: dict[str, Callable[..., Any]] = {
     for f in (
         unreferenced,
         links,
-        known_keys,
         loaded_by_others,
         aliases_of,
         alias_target,
         alias_history,
         models_by_metric,
         pruned_copies,
+        live_models,
     )
 }
 WRITES: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (ref_stored, add_stored, release, prune, claim_unreferenced, drop, set_alias)
+    f.__name__: f for f in (ref_stored, add_stored, release, prune_many, claim_unreferenced, drop_many, set_alias)
 }

@@ -52,8 +52,15 @@ def save_with_policy(ctx, work: Path) -> list[dict]:
                 shutil.copyfile(path, copies / f"{e}.pt")
         return {"latency": latencies, "total": clock() - start}
 
-    def on() -> dict:
+    def on(storage: bool) -> dict:
+        """autolog on; `storage`: dedup and the task's keep policy too, else both off (the cost of this feature)."""
         switch.on()
+        session = switch.task.session
+        session.uploader.dedup = storage
+        if storage:
+            session.retention.register(switch.task.id, policy)
+        else:
+            session.retention.policies.pop(switch.task.id, None)
         latencies, start = [], clock()
         for _ in range(epochs):
             t = clock()
@@ -64,15 +71,25 @@ def save_with_policy(ctx, work: Path) -> list[dict]:
 
     def cleanup() -> None:
         shutil.rmtree(copies, ignore_errors=True)
+        for child in out.glob("bench-retention"):  # copies of the rounds without dedup (no policy frees them)
+            shutil.rmtree(child, ignore_errors=True)
         settle()
 
+    from autolog.store.keep import parse
+
+    policy = parse("last=2")
     res = alternate(
-        [("bare", lambda: bare(False)), ("copy", lambda: bare(True)), ("autolog", on)],
+        [
+            ("bare", lambda: bare(False)),
+            ("copy", lambda: bare(True)),
+            ("plain", lambda: on(False)),
+            ("autolog", lambda: on(True)),
+        ],
         reps=2 if ctx.quick else 4,
         warmup=1,
         between=cleanup,
     )
-    stored = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    stored = sum(f.stat().st_size for f in (out / ".autolog").rglob("*") if f.is_file())
     switch.task.close()
     os.environ.pop("AUTOLOG_KEEP", None)
     case = f"100 MB × {epochs}, same path, keep=last=2, dedup on"
@@ -85,6 +102,14 @@ def save_with_policy(ctx, work: Path) -> list[dict]:
             ("bare", res["bare"]["latency"]),
             ("autolog", res["autolog"]["latency"]),
             target=1.02,
+        ),
+        row(
+            "retention",
+            case,
+            "per-call latency, back to back, vs autolog without dedup and policy",
+            "s",
+            ("autolog, dedup off, no policy", res["plain"]["latency"]),
+            ("autolog", res["autolog"]["latency"]),
         ),
         row(
             "retention",

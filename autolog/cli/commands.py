@@ -159,7 +159,7 @@ def cmd_models(args: argparse.Namespace) -> int:
                 for m in models
             ],
             shorten=("stored at",),
-            free=("name", "framework", "metrics"),
+            free=("name", "framework"),
             optional=("size", "framework", "created", "metrics", "kept", "step"),
         )
     return 0
@@ -214,7 +214,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 for m in models[kind]
             ],
             shorten=("stored at",),
-            free=("name", "framework", "metrics"),
+            free=("name", "framework"),
             optional=("size", "framework", "metrics", "state", "step"),
         )
     _table(

@@ -57,6 +57,6 @@ def test_listings_and_show_fit_80_columns(tmp_path: Path, plain) -> None:
     assert any(line.split()[-1] == str(deep) for line in lines if line.strip().startswith("output_uri "))
     # Its models and artifacts: short ids and shortened URIs, each on the row of its own record.
     model_row = next(line for line in lines if line.startswith(model.id[:12]))
-    assert model_row.rstrip().endswith("epoch_0001_checkpoint.pt") and "…" in model_row
+    assert model_row.rstrip().endswith(model.uri[-12:]) and "…" in model_row  # the object name (docs/storage.md)
     artifact_row = next(line for line in lines if line.startswith("settings"))
     assert "…" in artifact_row and len(artifact_row) <= WIDTH

@@ -111,3 +111,74 @@ def test_best_by_metric_and_query_ordered_by_a_metric(tmp_path: Path) -> None:
     assert task.models.best("val/acc").step == 0
     assert [m.step for m in autolog.Model.query(project="metrics", order_by="-val/acc")] == [10, 20, 0]
     assert [m.epoch for m in autolog.Model.query(project="metrics", order_by="val/acc")] == [0, 2, 1]
+
+
+def test_cli_alias_models_show_and_materialize(run_py, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    task_id = run_py(f"""
+        import autolog
+        task = autolog.init("cli", "train", output_uri={str(out)!r}, keep="last=1")
+        for i in range(3):
+            autolog.log_metrics(step=i * 100, val_loss=1.0 / (i + 1))
+            open(f"m{{i}}.bin", "wb").write(bytes([i]) * 64)
+            task.register_model(f"m{{i}}.bin")
+            task.flush()
+        print(task.id)
+    """).stdout.split()[-1]
+
+    def cli(*args: str) -> str:
+        env = {**os.environ, "COLUMNS": "200"}  # a wide terminal: no optional column left out
+        proc = subprocess.run(
+            [sys.executable, "-m", "autolog", *args], capture_output=True, text=True, cwd=tmp_path, env=env
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    models = json.loads(cli("models", "--project", "cli", "--json"))
+    assert [(m["step"], m["upload_state"]) for m in models] == [(200, "done"), (100, "pruned"), (0, "pruned")]
+    assert models[1]["pruned_rule"] == "retention policy 'last=1'" and models[0]["metrics"] == {"val_loss": 1 / 3}
+    assert "production -> " in cli("alias", models[0]["id"][:12], "production")
+    listing = cli("models", "--project", "cli")
+    assert "production" in listing and "val_loss=0.3333" in listing and "pruned" in listing
+    shown = cli("show", models[1]["id"])
+    assert "retention policy 'last=1'" in shown and "pruned" in shown
+    assert json.loads(cli("show", models[0]["id"], "--json"))["aliases"] == ["production", "latest"]
+    assert cli("alias", "--list", "--project", "cli").startswith("production\t" + models[0]["id"])
+    cli("materialize", str(tmp_path / "tree"), "--task", task_id)
+    assert (tmp_path / "tree" / "cli" / f"train.{task_id}" / "models" / "3_m2.bin").read_bytes() == bytes([2]) * 64
+
+
+def test_two_processes_saving_the_same_content_at_once_stay_consistent(tmp_path: Path) -> None:
+    """Both processes store the same 30 contents under one root at the same moment: every snapshot fetches back,
+    and every object's reference count equals the snapshots pointing at it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "out"
+    program = textwrap.dedent(f"""
+        import sys, autolog
+        task = autolog.init("same", sys.argv[1], output_uri={str(out)!r})
+        for i in range(30):
+            name = f"{{sys.argv[1]}}-{{i}}.bin"
+            open(name, "wb").write(bytes([i]) * 4096)
+            task.register_model(name)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", program, name], cwd=tmp_path) for name in ("a", "b")]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    from autolog.run.current import get_session
+
+    store = get_session().store
+    rows = store.select("objects", None)
+    links = store.select("model_objects", None)
+    assert sorted(r["refs"] for r in rows) == sorted(sum(1 for link in links if link["key"] == r["key"]) for r in rows)
+    assert 30 <= len(rows) <= 60 and len(_files(out)) == len(rows)
+    for task in autolog.Task.query(project="same"):
+        for model in task.models["output"]:
+            assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes()[:1] == bytes(
+                [int(model.name.split("-")[1].split(".")[0])]
+            )

@@ -65,6 +65,9 @@ class Session:
             and self.uploader.worker.wait(left())
             and self.retention.wait(left())
             and self.store.barrier(left())
+            # a local copy becomes durable when the store confirms it (during the barrier): its retention pass
+            and self.retention.wait(left())
+            and self.store.barrier(left())
         )
 
     def close(self, timeout: float | None = None, *, drain: bool = True) -> None:

@@ -26,6 +26,8 @@ _LAZY = {
     "Artifact": "run.artifact",
     "NotFoundError": "errors",
     "IntegrityError": "errors",
+    "PrunedError": "errors",
+    "log_metrics": "run.progress",
     "ConfigError": "errors",
     "AutologError": "errors",
     "PickleNotAllowedError": "errors",
@@ -47,11 +49,13 @@ if TYPE_CHECKING:
         IntegrityError,
         NotFoundError,
         PickleNotAllowedError,
+        PrunedError,
         StoreUnavailableError,
     )
     from .lifecycle import current_task, init
     from .run.artifact import Artifact
     from .run.model import Model
+    from .run.progress import log_metrics
     from .run.task import Task
 
 

@@ -39,6 +39,8 @@ class Settings:
     disable: bool
     heartbeat_timeout: float = 600.0
     ui_token: str | None = None  # the token `autolog ui` asks for when it listens beyond this machine
+    dedup: bool = True  # model snapshots stored once per content in each output store (docs/storage.md)
+    keep: str | None = None  # default retention policy of new tasks (`autolog.store.keep`); None: keep all
 
     @property
     def journal_dir(self) -> Path:
@@ -119,6 +121,8 @@ _KEYS: dict[str, str] = {
     "disable": "AUTOLOG_DISABLE",
     "heartbeat_timeout": "AUTOLOG_HEARTBEAT_TIMEOUT",
     "ui_token": "AUTOLOG_UI_TOKEN",
+    "dedup": "AUTOLOG_DEDUP",
+    "keep": "AUTOLOG_KEEP",
 }
 
 
@@ -181,6 +185,8 @@ def load_settings(*, create: bool = True) -> Settings:
         disable=_parse_bool("disable", *get("disable", False)),
         heartbeat_timeout=_parse_number(float, "heartbeat_timeout", *get("heartbeat_timeout", 600.0)),
         ui_token=_parse_str("ui_token", *get("ui_token", "")) or None,
+        dedup=_parse_bool("dedup", *get("dedup", True)),
+        keep=_parse_keep(*get("keep", None)),
     )
     if default_output_uri is not None:
         _check_output_uri(default_output_uri, out_src)
@@ -195,6 +201,17 @@ def load_settings(*, create: bool = True) -> Settings:
         _prepare_dir("home", folder, home_src)
     _prepare_dir("cache_dir", cache_dir, cache_src)
     return settings
+
+
+def _parse_keep(value: Any, source: str) -> str | None:
+    """A retention policy (`autolog.store.keep` syntax), stored in its canonical text; None: keep everything."""
+    from .store.keep import parse
+
+    try:
+        policy = parse(value, f"{source}: keep")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return None if policy is None else policy.text
 
 
 def _check_output_uri(uri: str, source: str) -> None:

@@ -15,6 +15,11 @@ class IntegrityError(AutologError):
     """Bytes fetched back do not match the recorded hash, or a local file changed since it was recorded."""
 
 
+class PrunedError(AutologError):
+    """The snapshot's bytes were freed by a retention rule (upload state `pruned`); the message names the rule.
+    Its record stays: lineage, step and metrics are still there."""
+
+
 class ConfigError(AutologError, ValueError):
     """A configuration file or value that cannot be used; the message names the file and key."""
 

@@ -88,6 +88,7 @@ def init(
     tags: Iterable[str] = (),
     frameworks: bool | Mapping[str, bool] = True,
     ignore: Iterable[str] = (),
+    keep: str | Mapping[str, Any] | None = None,
 ) -> Task:
     """Start a task (a run) and make it the process's current task (`autolog.current_task()`).
 
@@ -104,6 +105,9 @@ def init(
     `xgboost`, `safetensors`, `lightning`, `transformers`, `dcp`, `accelerate`, `peft`, `lightgbm`, `catboost`,
     `torchscript`, `torch_export`, `onnx`, `skops`).
     `ignore`: glob patterns (`"*/data/*.pt"`); a save or load whose path matches one is not recorded.
+    `keep`: a retention policy such as `"last=3,best=2:val_loss"` (`docs/storage.md`); None: the configured
+    default (`keep` key, `AUTOLOG_KEEP`), and without one every snapshot keeps its bytes. A policy that cannot
+    be read is a `ValueError` here.
     On a distributed rank other than 0 (`RANK`, or `torch.distributed` once initialised) it returns a task
     that is never stored and records nothing: a job is ONE task, rank 0's.
 
@@ -117,6 +121,9 @@ def init(
     wanted = normalize_frameworks(frameworks)  # validated before anything is recorded
     tags = tuple(tags) if not isinstance(tags, str) else (tags,)
     ignore = tuple(ignore) if not isinstance(ignore, str) else (ignore,)
+    from .store.keep import parse as parse_keep
+
+    policy = parse_keep(keep, "init(keep=...)")  # validated before anything is recorded
     for label, values in (("tags", tags), ("ignore", ignore)):
         if not all(isinstance(v, str) for v in values):
             raise TypeError(f"{label} must be strings, got {values!r}")
@@ -130,7 +137,8 @@ def init(
         if previous is not None:
             previous.close(COMPLETED, timeout=settings.upload_timeout)
         session = get_session()
-        new = new_task(session, project, task, uri, tags, ignore)
+        policy_text = policy.text if policy is not None else (settings.keep if keep is None else None)
+        new = new_task(session, project, task, uri, tags, ignore, policy_text)
         current.set_current(new)
         _install_process_hooks()
     instrument(wanted)

@@ -126,6 +126,8 @@ def run_workload(name: str, workdir: Path, quick: bool, big: bool, timeout: floa
 def fmt_value(value: float, unit: str) -> str:
     if unit == "MB/s":
         return f"{value:,.0f} MB/s"
+    if unit == "MB":
+        return f"{value:,.2f} MB"
     if abs(value) >= 1:
         return f"{value:.2f} s"
     if abs(value) >= 0.001:

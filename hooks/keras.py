@@ -11,6 +11,8 @@ Recorded saves (framework "keras"), one snapshot per call:
   checkpoint it writes.
 Recorded loads: `keras.models.load_model` (= `keras.saving.load_model` = `tf.keras.models.load_model`, one
 function object; it stays one object while patched) and `Model.load_weights`.
+Step and metrics: `ModelCheckpoint._save_model(epoch, batch, logs)` notes the epoch (counted from 1, as in its
+file names), the `logs` and its `monitor` / `mode` before it saves, so the snapshot records them.
 Not recorded: URIs (`hf://`, `gs://`), pathless file objects.
 
 Interception points: the methods on `keras.src.models.model.Model`, the class that defines them (every
@@ -25,10 +27,22 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from autolog.capture.api import Args, Hook, Kwargs, Target, arg, load_wrapper, save_wrapper
+from autolog.capture.api import (
+    Args,
+    Hook,
+    Kwargs,
+    Target,
+    arg,
+    bypassed,
+    guard,
+    load_wrapper,
+    note_progress,
+    save_wrapper,
+)
 
 FRAMEWORK = "keras"
 
@@ -70,6 +84,34 @@ def _weights_written(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> 
     return _weights_arg(instance, args, kwargs)  # after the call: the shards now exist
 
 
+def _mode(callback: Any) -> str:
+    mode = getattr(callback, "mode", None)
+    if mode in ("min", "max"):
+        return str(mode)
+    name = getattr(getattr(callback, "monitor_op", None), "__name__", "")
+    return "max" if "greater" in name else "min"
+
+
+def _checkpoint_progress(hook: Hook) -> Callable[..., Any]:
+    """`ModelCheckpoint._save_model(epoch, batch, logs)`: not a captured call (the `Model.save` inside records)."""
+    epoch_of, logs_of = arg(0, "epoch"), arg(2, "logs")
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not bypassed(hook):
+            with guard("keras progress"):
+                epoch: Any = epoch_of(instance, args, kwargs)
+                logs: Any = logs_of(instance, args, kwargs)
+                note_progress(
+                    epoch=None if epoch is None else int(epoch) + 1,
+                    metrics=dict(logs or {}),
+                    monitor=getattr(instance, "monitor", None),
+                    mode=_mode(instance),
+                )
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
 class KerasHook(Hook):
     name = "keras"
     watches = ("keras", "keras._tf_keras.keras.saving", "keras._tf_keras.keras.models")
@@ -78,9 +120,12 @@ class KerasHook(Hook):
     max_version = (4,)
 
     def patch(self, module: ModuleType) -> None:
+        from keras.src.callbacks import model_checkpoint
         from keras.src.models import model
         from keras.src.saving import saving_api
 
+        # ModelCheckpoint._save_model(epoch, batch, logs): the one place it decides to save, logs in hand.
+        self.wrap(model_checkpoint.ModelCheckpoint, "_save_model", _checkpoint_progress(self))
         # Model.save -> saving_api.save_model (Keras 3 writes .keras / .h5 itself, no TF checkpoint).
         self.wrap(model.Model, "save", save_wrapper(self, target=arg(0, "filepath"), framework=FRAMEWORK))
         # Model.save_weights -> saving_lib.save_weights_only; shards exist only after the call.

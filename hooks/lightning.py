@@ -23,6 +23,10 @@ default of ModelParallel) write a folder: every rank's DCP shard, `.metadata`, a
 `save_checkpoint` is wrapped so that the whole folder is ONE snapshot, recorded on rank 0 after `meta.pt` exists,
 and their `load_checkpoint` of a folder links it once.
 
+Step and metrics: `Trainer.save_checkpoint` (what `ModelCheckpoint` and users call) notes the trainer's
+`global_step`, `current_epoch`, `callback_metrics` and its `ModelCheckpoint`'s `monitor` and `mode` first, so
+each snapshot records them (`note_progress`).
+
 Aliases: `torch_io.py` and `core/saving.py` bind `_atomic_save` / `_load as pl_load` with `from ... import`;
 they are rebound by the core's alias pass when imported before the patch, and pick up the wrapper otherwise.
 """
@@ -45,6 +49,7 @@ from autolog.capture.api import (
     call_once,
     captured,
     guard,
+    note_progress,
     observing_nested_saves,
     protect_previous,
     record_folder_load,
@@ -200,12 +205,38 @@ def _sharded_load_wrapper(hook: Hook, path: Callable[[Any, Args, Kwargs], Any]) 
     return wrapper
 
 
+def _note_trainer(trainer: Any) -> None:
+    callback = getattr(trainer, "checkpoint_callback", None)
+    note_progress(
+        step=getattr(trainer, "global_step", None),
+        epoch=getattr(trainer, "current_epoch", None),
+        metrics=dict(getattr(trainer, "callback_metrics", None) or {}),
+        monitor=getattr(callback, "monitor", None),
+        mode=getattr(callback, "mode", None),
+    )
+
+
+def _progress_wrapper(hook: Hook) -> Callable[..., Any]:
+    """`Trainer.save_checkpoint`: not a captured call (the `_atomic_save` inside it records), only a note of
+    the trainer's progress for that snapshot."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        if not bypassed(hook):
+            with guard("lightning progress"):
+                _note_trainer(instance)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
 class LightningHook(Hook):
     name = "lightning"
     watches = (
         "lightning.fabric.utilities.cloud_io",
         "lightning_fabric.utilities.cloud_io",
         *(f"{package}.strategies.{name}" for package in _STRATEGY_PACKAGES for name in ("fsdp", "model_parallel")),
+        "lightning.pytorch.trainer.trainer",
+        "pytorch_lightning.trainer.trainer",
     )
     distribution = ("lightning", "pytorch-lightning", "lightning-fabric")
     min_version = (2, 4)
@@ -222,6 +253,10 @@ class LightningHook(Hook):
             load_path = arg(0, "path") if fabric else arg(0, "checkpoint_path")
             self.wrap(cls, "save_checkpoint", _sharded_save_wrapper(self, save_path))
             self.wrap(cls, "load_checkpoint", _sharded_load_wrapper(self, load_path))
+            return
+        if module.__name__.endswith("trainer.trainer"):
+            # save_checkpoint(filepath, weights_only=False): every checkpoint a Trainer writes goes through it.
+            self.wrap(module.Trainer, "save_checkpoint", _progress_wrapper(self))
             return
         # _atomic_save(checkpoint, filepath): the single writer of checkpoint files (Trainer, ModelCheckpoint,
         # Fabric); after it returns the file exists under its final name, transaction committed.

@@ -21,6 +21,10 @@ them) links the snapshot whose files the folder holds, including a folder fetche
 checkpoint folder. While `Trainer.train` runs, loads of single files inside `args.output_dir` or the resume
 folder (`optimizer.pt`, `rng_state.pth`, the best model at the end) are Trainer bookkeeping, not linked alone.
 
+Step and metrics: a `Trainer` checkpoint or `save_model` records `state.global_step`, `state.epoch`, the
+latest values in `state.log_history` (eval metrics included) and `metric_for_best_model` (as `eval_<name>`,
+`greater_is_better` giving max or min).
+
 Aliases: `modeling_utils` binds `from safetensors.torch import save_file as safe_save_file` and
 `from safetensors import safe_open` at import; the safetensors hook covers them (early bindings are rebound
 by the core's alias pass), and inside these calls they are nested anyway.
@@ -43,6 +47,7 @@ from autolog.capture.api import (
     folder_load_wrapper,
     folder_save_wrapper,
     guard,
+    note_progress,
 )
 
 FRAMEWORK = "transformers"
@@ -72,14 +77,37 @@ def _train_wrapper(hook: Hook) -> Callable[..., Any]:
     return wrapper
 
 
+def _note_trainer(trainer: Any) -> None:
+    """The Trainer's step, epoch, latest logged (eval) metrics and `metric_for_best_model`, for the snapshot."""
+    state, args = getattr(trainer, "state", None), getattr(trainer, "args", None)
+    metrics: dict[str, Any] = {}
+    for entry in getattr(state, "log_history", None) or []:  # oldest first: later values win
+        metrics.update({k: v for k, v in entry.items() if k not in ("step", "epoch")})
+    monitor = getattr(args, "metric_for_best_model", None)
+    if monitor and not str(monitor).startswith("eval_"):
+        monitor = f"eval_{monitor}"  # the Trainer reads it with this prefix too
+    greater = getattr(args, "greater_is_better", None)
+    note_progress(
+        step=getattr(state, "global_step", None),
+        epoch=getattr(state, "epoch", None),
+        metrics=metrics,
+        monitor=monitor,
+        mode="max" if greater else "min",
+    )
+
+
 def _checkpoint_folder(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> str:
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+    with guard("transformers progress"):
+        _note_trainer(instance)
     trial = kwargs.get("trial", args[1] if len(args) > 1 else None)
     return os.path.join(instance._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{instance.state.global_step}")
 
 
 def _save_model_folder(result: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+    with guard("transformers progress"):
+        _note_trainer(instance)
     output_dir = kwargs.get("output_dir", args[0] if args else None)
     return output_dir if output_dir is not None else instance.args.output_dir
 

@@ -12,8 +12,8 @@ is imported.
 - Finders: `arg(position, keyword)` takes the destination or source from the call's arguments.
 - Recording, for `captured` bodies: `resolve_target`, `protect_previous`, `record_save`, `record_load`,
   `record_folder_save`, `record_folder_load`, `record_remote_save`, `record_remote_folder_save`,
-  `record_remote_load`, `covering`, `active`; `Target` is what a hook saw; `guard(where)` contains an internal
-  error to one warning.
+  `record_remote_load`, `covering`, `active`; `note_progress` (step, epoch, metrics, monitor the next saves
+  record); `Target` is what a hook saw; `guard(where)` contains an internal error to one warning.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .recording import (
     Target,
     active,
     covering,
+    note_progress,
     protect_previous,
     record_folder_load,
     record_folder_save,
@@ -63,6 +64,7 @@ __all__ = [
     "folder_save_wrapper",
     "guard",
     "load_wrapper",
+    "note_progress",
     "observing_nested_saves",
     "protect_previous",
     "record_folder_load",

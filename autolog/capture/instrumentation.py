@@ -76,6 +76,8 @@ WATCHES: dict[str, tuple[str, ...]] = {
         "lightning.fabric.strategies.model_parallel",
         "lightning_fabric.strategies.fsdp",
         "lightning_fabric.strategies.model_parallel",
+        "lightning.pytorch.trainer.trainer",
+        "pytorch_lightning.trainer.trainer",
     ),
     "transformers": (
         "transformers.configuration_utils",

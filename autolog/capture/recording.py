@@ -152,6 +152,30 @@ def record_remote_load(uri: str, framework: str) -> None:
         task.record_remote_input(uri, framework)
 
 
+def note_progress(
+    *,
+    step: Any = None,
+    epoch: Any = None,
+    metrics: Any = None,
+    monitor: str | None = None,
+    mode: str | None = None,
+) -> None:
+    """Before a framework saves: its step, epoch, latest metrics and monitored metric (`mode` min or max), which
+    the current task's next snapshots record (`autolog.run.progress`). Values that are not numbers are skipped."""
+    task = current.current_task()
+    if task is None:
+        return
+    from ..run.progress import to_number
+
+    task.progress.note(
+        step=None if to_number(step) is None else int(to_number(step) or 0),
+        epoch=to_number(epoch),
+        metrics=dict(metrics) if metrics else None,
+        monitor=monitor,
+        mode=mode,
+    )
+
+
 def record_load(target: Target | None, framework: str) -> None:
     """After a successful load: link the model whose content was read as an input of the current task."""
     task = current.current_task()

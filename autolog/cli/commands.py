@@ -90,6 +90,12 @@ def model_dict(model: Any) -> dict[str, Any]:
         "hash": model.hash,
         "created": _when(model.created),
         "upload_state": model.upload_state,
+        "step": model.step,
+        "epoch": model.epoch,
+        "metrics": model.metrics,
+        "monitor": model.monitor,
+        "pruned_at": _when(model.pruned_at) if model.pruned_at else None,
+        "pruned_rule": model.pruned_rule,
     }
 
 
@@ -129,18 +135,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     models = Model.query(
         project=args.project, task_id=args.task_id, name=args.name, framework=args.framework, limit=args.limit or None
     )
+    from .storage_commands import metrics_text, user_aliases
+
     if args.json:
         _print_json([model_dict(m) for m in models])
     else:
+        named = user_aliases(_session(), models)
         _table(
             "models",
-            ["id", "name", "framework", "task", "size", "created", "stored at"],
+            ["id", "name", "framework", "task", "step", "metrics", "kept", "size", "created", "stored at"],
             [
                 (
                     short_id(m.id),
                     m.name,
                     m.framework,
                     short_id(m.task_id or "imported"),
+                    "" if m.step is None else m.step,
+                    metrics_text(m),
+                    ",".join(named.get(m.id, [])) or ("" if m.upload_state == "done" else m.upload_state),
                     _size(m.size),
                     _minute(m.created),
                     redact(m.uri) or m.local_path,
@@ -149,7 +161,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             ],
             shorten=("stored at",),
             free=("name", "framework"),
-            optional=("size", "framework", "created"),
+            optional=("size", "framework", "created", "metrics", "kept", "step"),
         )
     return 0
 
@@ -157,6 +169,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from ..run.model import model_from_row
     from ..run.task import Task
+    from .storage_commands import metrics_text
 
     row = _resolve("tasks", args.id)
     if row is None:
@@ -164,7 +177,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if model_row is None:
             raise SystemExit(f"autolog: no task or model with id {args.id!r}")
         model = model_from_row(model_row)
-        data = {**model_dict(model), "consumers": [t.id for t in model.consumers]}
+        data = {**model_dict(model), "aliases": model.aliases, "consumers": [t.id for t in model.consumers]}
         if args.json:
             _print_json(data)
         else:
@@ -186,13 +199,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     for kind in ("input", "output"):
         _table(
             f"{kind} models",
-            ["id", "name", "framework", "producer", "size", "stored at"],
+            ["id", "name", "framework", "producer", "step", "metrics", "state", "size", "stored at"],
             [
                 (
                     short_id(m.id),
                     m.name,
                     m.framework,
                     short_id(m.task_id or "imported"),
+                    "" if m.step is None else m.step,
+                    metrics_text(m),
+                    m.upload_state,
                     _size(m.size),
                     model_dict(m)["uri"] or m.local_path,
                 )
@@ -200,7 +216,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             ],
             shorten=("stored at",),
             free=("name", "framework"),
-            optional=("size", "framework"),
+            optional=("size", "framework", "metrics", "state", "step"),
         )
     _table(
         "artifacts",
@@ -447,6 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="inspect or clear the local download cache", parents=[as_json])
     p.add_argument("action", choices=["info", "clear"], nargs="?", default="info")
     p.set_defaults(run=cmd_cache)
+
+    from .storage_commands import add_storage_commands
+
+    add_storage_commands(sub, as_json)
 
     p = sub.add_parser(
         "ui",

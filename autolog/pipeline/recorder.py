@@ -85,20 +85,20 @@ class Recorder:
             moved = moved_to(job.user_path, job.user_fingerprint)
             if moved is not None:  # renamed or replaced into place after the save: named after its final path
                 job = dataclasses.replace(job, dest_uri=job.on_moved(moved), user_path=moved)
-        delivered = None
+        delivered: tuple[str, str] | None = None  # (hash, the URI the record keeps) of a copy made on this thread
         try:
             if job.local_dest:  # copied and hashed in one read, on this thread
                 delivered = owner.deliver(job, threads=self.bursts.someone_waits())
-            digest = delivered or hash_path(job.staged_path)  # read, never mapped: the user may truncate it
+            digest = delivered[0] if delivered else hash_path(job.staged_path)  # read: the user may truncate it
             size = size_of(job.staged_path)
         except FileNotFoundError:
             owner.fail(job, STAGED_GONE)
             return
         problem = self.staging.intact(job.staged_path) or self._differs_from_record(job, digest)
         if problem:
-            owner.lost(job, problem, placed=delivered is not None)
+            owner.lost(job, problem, placed=delivered[1] if delivered else None)
             return
-        owner.hashed(job, digest, size, placed=delivered is not None)
+        owner.hashed(job, digest, size, placed=delivered[1] if delivered else None)
         if job.user_path and job.user_fingerprint:
             self._remember(job.user_path, job.user_fingerprint, digest)
 

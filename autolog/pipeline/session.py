@@ -16,6 +16,7 @@ from ..store.client import Store
 from ..store.journal import Journal
 from ..system.bursts import SaveBursts
 from .recorder import Recorder
+from .retention import Retention
 from .staging import Staging
 from .uploader import Uploader
 
@@ -34,6 +35,9 @@ class Session:
         self.staging = Staging(settings.staging_dir, self.bursts)
         self.uploader = Uploader(self.store, self.staging)
         self.recorder = Recorder(self.store, self.staging, self.uploader, self.bursts)
+        self.retention = Retention(self.store)  # tasks' `keep` policies, applied once snapshots are durable
+        self.uploader.dedup = settings.dedup
+        self.uploader.on_durable = self.retention.durable
 
     @cached_property
     def cache(self) -> Cache:
@@ -56,7 +60,15 @@ class Session:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        return self.recorder.worker.wait(left()) and self.uploader.worker.wait(left()) and self.store.barrier(left())
+        return (
+            self.recorder.worker.wait(left())
+            and self.uploader.worker.wait(left())
+            and self.retention.wait(left())
+            and self.store.barrier(left())
+            # a local copy becomes durable when the store confirms it (during the barrier): its retention pass
+            and self.retention.wait(left())
+            and self.store.barrier(left())
+        )
 
     def close(self, timeout: float | None = None, *, drain: bool = True) -> None:
         """Finish queued work (up to `timeout`, default `upload_timeout`), then stop every thread."""
@@ -66,5 +78,6 @@ class Session:
             self.flush(timeout)
         self.recorder.worker.stop()
         self.uploader.worker.stop()
+        self.retention.stop()
         self.store.close(max(0.2, deadline - time.monotonic()))
         self.journal.close()

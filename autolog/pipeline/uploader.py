@@ -24,12 +24,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..storage.access import protocol_of, storage_for
+from ..storage.access import Storage, protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint
 from ..store.client import Store
 from ..store.states import UploadState
 from ..system.log import logger
 from ..system.worker import Worker
+from . import dedup
 from .staging import Staging
 
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -72,45 +73,54 @@ class Uploader:
         self.store = store
         self.staging = staging
         self.worker = Worker("uploader")
+        self.dedup = True  # model snapshots stored once per content (`autolog.pipeline.dedup`); the session sets it
+        self.on_durable: Callable[[str, str], None] | None = None  # (table, row id) once its bytes are durable
 
     # -- what the recorder hands over ------------------------------------------------------------------
-    def deliver(self, job: SnapshotJob, *, threads: bool = False) -> str | None:
+    def deliver(self, job: SnapshotJob, *, threads: bool = False) -> tuple[str, str] | None:
         """Copy to a local destination on the caller's (recorder's) thread and hash what was placed there
         (`threads`: someone waits for it, so the hash may take every core).
 
-        Returns the content hash, or None when the copy failed (the row is then marked `failed`)."""
+        Returns (the content hash, the URI the record keeps: a content-addressed object for a deduplicated
+        model), or None when the copy failed (the row is then marked `failed`)."""
         assert job.dest_uri is not None
         dest = job.dest_uri
         storage = storage_for(dest)
+
+        def put() -> tuple[str, str]:
+            if job.table == "models" and self.dedup:
+                return dedup.place_local(self.store, storage, job.row_id, job.staged_path, dest, threads=threads)
+            return storage.put_hashed(job.staged_path, dest, staged=True, threads=threads), dest
+
         try:
-            return self._attempts(job, lambda: storage.put_hashed(job.staged_path, dest, staged=True, threads=threads))
+            return self._attempts(job, put)
         except _Failed:
             return None
 
-    def hashed(self, job: SnapshotJob, digest: str, size: int, *, placed: bool = False) -> None:
+    def hashed(self, job: SnapshotJob, digest: str, size: int, *, placed: str | None = None) -> None:
         """The recorder hashed the staged bytes: record hash and size, and either settle the row (nothing to
-        copy, or `placed` already by `deliver`) or send the bytes on to the background copy."""
+        copy, or `placed` already at that URI by `deliver`) or send the bytes on to the background copy."""
         values: dict[str, Any] = {"hash": digest, "size": size}
         if job.dest_uri is None:
             self._settle_done(job, {**values, "upload_state": UploadState.DONE, "staging_path": None})
-        elif placed:
-            self._settle_done(job, {**values, "uri": job.dest_uri, **DONE_AT_DEST})
+        elif placed is not None:
+            self._settle_done(job, {**values, "uri": placed, **DONE_AT_DEST})
         else:
             self.store.queue_update(job.table, job.row_id, values)
-        if job.dest_uri is not None and not placed and not job.local_dest:
-            self.enqueue(job)
+        if job.dest_uri is not None and placed is None and not job.local_dest:
+            self.enqueue(job, digest)
 
     def fail(self, job: SnapshotJob, error: str) -> None:
         """Settle a row as `failed` without a warning (its staged bytes are gone: nothing left to retry)."""
         self.store.queue_settle(job.table, job.row_id, {"upload_state": UploadState.FAILED, "error": error})
 
-    def lost(self, job: SnapshotJob, reason: str, *, placed: bool = False) -> None:
+    def lost(self, job: SnapshotJob, reason: str, *, placed: str | None = None) -> None:
         """Flag a snapshot whose bytes autolog could not capture: never recorded with another save's hash.
 
         Its staged bytes are someone else's, so they are dropped (nothing for `sync` to finish), and so is a
         copy `placed` at its destination."""
-        if placed and job.dest_uri is not None:
-            storage_for(job.dest_uri).remove(job.dest_uri)
+        if placed is not None:
+            self.undo(job, placed)
         logger.warning(
             "autolog: %s %s is lost: %s; it is flagged (upload_state 'lost'), not recorded with other bytes",
             job.table[:-1],
@@ -125,25 +135,45 @@ class Uploader:
         self.staging.release(job.staged_path)
 
     # -- the background copy ---------------------------------------------------------------------------
-    def enqueue(self, job: SnapshotJob) -> None:
+    def enqueue(self, job: SnapshotJob, digest: str | None = None) -> None:
         """Copy a hashed snapshot to its remote destination on the uploader's thread."""
-        self.worker.submit(self._upload, job)
+        self.worker.submit(self._upload, job, digest)
 
-    def _upload(self, job: SnapshotJob) -> None:
+    def _put(self, storage: Storage, job: SnapshotJob, digest: str | None) -> str:
+        """Put the bytes where they belong; the URI the record keeps (a content-addressed object for a model)."""
         assert job.dest_uri is not None
-        dest = job.dest_uri
-        storage = storage_for(dest)
+        if job.table == "models" and self.dedup:
+            return dedup.place(self.store, storage, job.row_id, job.staged_path, job.dest_uri, digest)
+        storage.put(job.staged_path, job.dest_uri)
+        return job.dest_uri
+
+    def _upload(self, job: SnapshotJob, digest: str | None = None) -> None:
+        assert job.dest_uri is not None
+        storage = storage_for(job.dest_uri)
         try:
-            self._attempts(job, lambda: storage.put(job.staged_path, dest))
+            placed = self._attempts(job, lambda: self._put(storage, job, digest))
         except _Failed:
             return
         problem = self.staging.intact(job.staged_path)
         if problem:  # the bytes uploaded may not be the ones hashed: never leave them as this snapshot's copy
-            self.lost(job, problem, placed=True)
+            self.lost(job, problem, placed=placed)
             return
         # Queued, never awaited: with the metadata store down, the next upload goes on and this row's new state
         # waits in the store's queue and the journal (its staged bytes stay until the store holds it).
-        self._settle_done(job, {"uri": dest, **DONE_AT_DEST})
+        self._settle_done(job, {"uri": placed, **DONE_AT_DEST})
+
+    def undo(self, job: SnapshotJob, placed: str) -> None:
+        """Take back a copy whose bytes turned out not to be the ones hashed (shared objects lose a reference)."""
+        storage = storage_for(placed)
+        if job.table == "models":
+            dedup.undo(self.store, storage, job.row_id, placed)
+        else:
+            storage.remove(placed)
+
+    def durable(self, table: str, row_id: str) -> None:
+        """A row's bytes are durable and its record final: retention may now free older snapshots' bytes."""
+        if self.on_durable is not None:
+            self.on_durable(table, row_id)
 
     def _settle_done(self, job: SnapshotJob, values: dict[str, Any]) -> None:
         """Write `done` (over `pending`/`failed` only) and release the staged bytes once the store holds it: a
@@ -154,6 +184,7 @@ class Uploader:
         def release(done: Future[Any]) -> None:
             if not done.exception():
                 self.staging.release(job.staged_path)
+                self.durable(job.table, job.row_id)
 
         recorded.add_done_callback(release)
 

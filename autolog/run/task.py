@@ -19,7 +19,8 @@ from ..system.host import host_name
 from ..system.log import logger
 from . import current
 from .layout import Numbering, model_uri, task_folder
-from .model import Model, _when, model_from_row
+from .model import Model, Models, _when, model_from_row
+from .progress import Progress
 
 if TYPE_CHECKING:
     from ..pipeline.session import Session
@@ -43,6 +44,7 @@ class Task:
         self._lock = threading.RLock()  # reentrant: the SIGTERM handler may close while a save holds it
         self._numbers = Numbering()
         self._fetched_artifacts: set[str] = set()  # other tasks' artifacts fetched here (`artifact_inputs`)
+        self.progress = Progress()  # step, epoch, metrics the next saves record (`autolog.log_metrics`, hooks)
 
     # -- fields ------------------------------------------------------------------------------------
     id = property(lambda self: self._row["id"])
@@ -91,6 +93,7 @@ class Task:
         output_uri: str | None,
         tags: tuple[str, ...],
         ignore: tuple[str, ...],
+        keep: str | None = None,
     ) -> Task:
         from ..system.liveness import process_start
         from ..system.runinfo import run_info
@@ -109,9 +112,14 @@ class Task:
             **run_info(),
             "pid_start": process_start(os.getpid()),
             "heartbeat": started,
+            "keep": keep,
         }
         session.store.queue_insert("tasks", row)
         task = cls(session, row, live=True, ignore=ignore)
+        if keep is not None:
+            from ..store.keep import parse
+
+            session.retention.register(str(row["id"]), parse(keep))
         if row["git_commit"]:
             session.recorder.worker.submit(task._record_git_dirty)
         return task
@@ -238,14 +246,20 @@ class Task:
 
     # -- models -----------------------------------------------------------------------------------------
     @property
-    def models(self) -> dict[str, list[Model]]:
-        """{"input": [...], "output": [...]}, each in call order."""
+    def keep(self) -> str | None:
+        """The task's retention policy (`init(keep=...)` or the configured default), None: every snapshot kept."""
+        value = self._row.get("keep")
+        return str(value) if value else None
+
+    @property
+    def models(self) -> Models:
+        """{"input": [...], "output": [...]}, each in call order; `task.models.best("val_loss")` picks by metric."""
         if self._live:
             self._session.recorder.worker.wait()
         store = self._session.store
         outputs = store.select("models", {"task_id": self.id}, order_by=("seq",))
         inputs = store.task_inputs(self.id)
-        return {"input": [model_from_row(r) for r in inputs], "output": [model_from_row(r) for r in outputs]}
+        return Models({"input": [model_from_row(r) for r in inputs], "output": [model_from_row(r) for r in outputs]})
 
     def register_model(
         self, path: str | os.PathLike[str], name: str | None = None, framework: str | None = None
@@ -365,6 +379,7 @@ class Task:
             "dest_uri": dest,
             "owner_host": host_name(),
             "owner_pid": os.getpid(),
+            **self._progress_columns(),
         }
         self._session.store.queue_insert("models", row)
         moved = None if fingerprint is None else self._on_moved(model_id, seq, base)
@@ -385,6 +400,17 @@ class Task:
 
         return moved
 
+    def _progress_columns(self) -> dict[str, Any]:
+        """Step, epoch, metrics of a snapshot saved now; the monitored metric falls back to the policy's best=."""
+        columns = self.progress.columns()
+        if columns["monitor"] is None and self.keep:
+            from ..store.keep import parse
+
+            policy = parse(self.keep)
+            if policy is not None and policy.metric:
+                columns.update(monitor=policy.metric, monitor_mode=policy.mode)
+        return columns
+
     def _record_remote_output(self, uri: str, digest: str, size: int, framework: str) -> Model | None:
         """A snapshot the framework itself wrote to a remote `uri` (Lightning through fsspec): recorded there,
         with the hash of the bytes it wrote; nothing staged, nothing copied."""
@@ -393,6 +419,7 @@ class Task:
         if self._ignored(uri):
             return None
         row = remote_output_row(self, next(self._numbers.outputs), uri, digest, size, framework)
+        row.update(self._progress_columns())
         self._session.store.queue_insert("models", row)
         return model_from_row(row)
 
@@ -482,10 +509,16 @@ def describe_failure(exc: BaseException | None) -> str | None:
 
 
 def new_task(
-    session: Session, project: str, name: str, output_uri: str | None, tags: tuple[str, ...], ignore: tuple[str, ...]
+    session: Session,
+    project: str,
+    name: str,
+    output_uri: str | None,
+    tags: tuple[str, ...],
+    ignore: tuple[str, ...],
+    keep: str | None = None,
 ) -> Task:
-    """Record a new running task created by this process (`autolog.init`)."""
-    return Task._create(session, project, name, output_uri, tags, ignore)
+    """Record a new running task created by this process (`autolog.init`); `keep`: its policy's canonical text."""
+    return Task._create(session, project, name, output_uri, tags, ignore, keep)
 
 
 class _FollowerTask(Task):

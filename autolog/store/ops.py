@@ -41,6 +41,8 @@ Operation = Literal[
     "heartbeat",
     "claim",
     "replace_artifact",
+    "refs_read",
+    "refs_write",
 ]
 
 
@@ -183,6 +185,14 @@ class StoreOperations:
         """Take over a row's upload from its owner, if that owner still holds it, and make it `pending`; False if
         someone else did."""
         return bool(self._call("claim", table, key, old_host, old_pid, host, pid))
+
+    def refs_read(self, name: str, *args: Any) -> Any:
+        """A read of `autolog.store.refs` by name (stored objects, links, aliases, who loaded what)."""
+        return self._call("refs_read", name, *args)
+
+    def refs_write(self, name: str, *args: Any) -> Any:
+        """A write of `autolog.store.refs` by name (reference counts, pruning, aliases); waits for its result."""
+        return self._call("refs_write", name, *args)
 
     # -- fire-and-forget writes of the recording path: journaled first, a failure is logged ---------------
     def queue_insert(self, table: str, row: Row) -> Future[Any]:

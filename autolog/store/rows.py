@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
+# The tables the store's generic operations (`get`, `select`, `insert`, `update`, ...) name; the storage tables
+# of schema v4 (objects, aliases) are read and written through `autolog.store.refs` instead.
 TableName = Literal["tasks", "models", "artifacts", "model_inputs", "artifact_inputs", "fingerprints"]
 # Operations that record something (as opposed to reads a caller waits for): retried while the server is
 # unreachable, refused at once on a store that is gone.
@@ -25,6 +27,7 @@ WRITES = frozenset(
         "end_task",
         "heartbeat",
         "link_artifact_input",
+        "refs_write",
     }
 )
 
@@ -33,7 +36,7 @@ class TaskRow(TypedDict, total=False):
     id: str
     project: str
     name: str
-    status: str  # running | completed | failed | aborted
+    status: str  # states.TaskStatus
     output_uri: str | None
     tags: str  # JSON list
     started: float
@@ -48,10 +51,12 @@ class TaskRow(TypedDict, total=False):
     git_dirty: bool | None
     pid_start: int | None
     heartbeat: float | None
+    failure: str | None  # v3: "ExceptionType: message" of the exception that failed the task
+    keep: str | None  # v4: the task's retention policy, None: keep everything
 
 
 class _UploadColumns(TypedDict, total=False):
-    upload_state: str  # pending | done | failed | lost
+    upload_state: str  # states.UploadState
     staging_path: str | None
     dest_uri: str | None
     owner_host: str | None
@@ -73,6 +78,13 @@ class ModelRow(_UploadColumns, total=False):
     members: str | None  # JSON list
     created: float
     import_key: str | None
+    step: int | None  # v4: what was known at the save
+    epoch: float | None
+    metrics: str | None  # JSON object
+    monitor: str | None
+    monitor_mode: str | None
+    pruned_at: float | None
+    pruned_rule: str | None
 
 
 class ArtifactRow(_UploadColumns, total=False):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -46,6 +46,7 @@ tasks = Table(
     Column("pid_start", BigInteger),  # start time of `pid` (clock ticks since boot): tells a reused pid apart
     Column("heartbeat", Float),  # refreshed by the owner's store thread while it runs
     Column("failure", Text),  # v3: "ExceptionType: message" of the exception that failed the task
+    Column("keep", Text),  # v4: the task's retention policy (`autolog.store.keep`), NULL: keep everything
     Index("ix_tasks_project_name", "project", "name", "started"),
     # v2: newest-first listings (the CLI, the `autolog ui` task table) page through an index, overall,
     # per project and per status
@@ -58,13 +59,37 @@ tasks = Table(
 def _upload_columns() -> list[Column[Any]]:
     """The upload-state columns models and artifacts share (new Column objects for each table)."""
     return [
-        Column("upload_state", String(16), nullable=False),  # states.UploadState
+        Column("upload_state", String(16), nullable=False),  # states.UploadState (pruned: models, v4)
         Column("staging_path", Text),
         Column("dest_uri", Text),  # where a pending upload goes; becomes `uri` once durable
         Column("owner_host", String(255)),  # the process that uploads it (`autolog sync` claims it after)
         Column("owner_pid", Integer),
         Column("error", Text),
     ]
+
+
+def _v4_model_columns() -> list[Column[Any]]:
+    """v4: what was known when a snapshot was saved, and why its bytes were freed (`docs/storage.md`)."""
+    return [
+        Column("step", BigInteger),  # global step at the save (framework, or `autolog.log_metrics(step=...)`)
+        Column("epoch", Float),
+        Column("metrics", Text),  # JSON object name -> number, the latest values at the save
+        Column("monitor", Text),  # the metric the framework (or the policy) optimizes, e.g. "val_loss"
+        Column("monitor_mode", String(8)),  # "min" | "max"
+        Column("pruned_at", Float),
+        Column("pruned_rule", Text),  # the retention rule that pruned it (upload_state 'pruned')
+    ]
+
+
+_V4_MODEL_COLUMNS = (
+    ("step", "BIGINT"),
+    ("epoch", "FLOAT"),
+    ("metrics", "TEXT"),
+    ("monitor", "TEXT"),
+    ("monitor_mode", "VARCHAR(8)"),
+    ("pruned_at", "FLOAT"),
+    ("pruned_rule", "TEXT"),
+)
 
 
 models = Table(
@@ -84,6 +109,7 @@ models = Table(
     Column("created", Float, nullable=False),
     *_upload_columns(),
     Column("import_key", String(64), unique=True),  # = hash for imported models: one per content
+    *_v4_model_columns(),
     Index("ix_models_task_seq", "task_id", "seq"),  # v2: a task's snapshots in call order (`autolog ui`)
     Index("ix_models_created", "created", "seq"),  # v2: `autolog models`, Model.query first page
     Index("ix_models_task_created", "task_id", "created", "seq"),  # v2: a task's models, newest first
@@ -131,6 +157,59 @@ artifact_inputs = Table(
     Column("artifact_id", String(32), primary_key=True, index=True),
     Column("seq", Integer, nullable=False),
     Column("created", Float, nullable=False),
+)
+
+# v4: content-addressed objects of each output store (`autolog.pipeline.dedup`). One row per stored copy
+# (`key` is its object name below the root's `.autolog/objects/`); `refs` counts the `model_objects` rows
+# that point at it. `state` is `stored`, or `deleting` once a collector took it at refs = 0 (writers never
+# reference a `deleting` row, so its bytes can go; a collector killed mid-way leaves it for the next one).
+objects = Table(
+    "objects",
+    metadata,
+    Column("root", Text, primary_key=True),  # the output_uri root (protocol and bucket/folder)
+    Column("key", String(128), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("size", BigInteger),
+    Column("refs", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+    Index("ix_objects_root_hash", "root", "hash"),
+    Index("ix_objects_refs", "refs", "state"),
+)
+
+# v4: which stored objects a snapshot points at: a file snapshot one (member ""), a folder snapshot its
+# manifest (member "") and one per file. A row counts once in `objects.refs` until the snapshot is pruned.
+model_objects = Table(
+    "model_objects",
+    metadata,
+    Column("model_id", String(32), primary_key=True),
+    Column("member", Text, primary_key=True),
+    Column("root", Text, nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_model_objects_key", "root", "key"),
+)
+
+# v4: user aliases (`production`, `candidate`), unique per project and movable; `alias_log` keeps every move.
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("project", Text, primary_key=True),
+    Column("alias", String(255), primary_key=True),
+    Column("model_id", String(32), nullable=False, index=True),
+    Column("set_by", Text),
+    Column("set_at", Float, nullable=False),
+)
+
+alias_log = Table(
+    "alias_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", Text, nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("model_id", String(32)),  # NULL: removed
+    Column("set_by", Text),
+    Column("set_at", Float, nullable=False),
 )
 
 fingerprints = Table(
@@ -217,5 +296,19 @@ def _to_v3(conn: Connection) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _to_v4(conn: Connection) -> None:
+    """v4, storage: models gain step/epoch/metrics/monitor and pruned_at/pruned_rule, tasks their `keep` policy;
+    the `objects`, `model_objects`, `aliases` and `alias_log` tables are new (made by `create_all` before the
+    steps run). Idempotent, like every step: a store half-upgraded by a crashed process upgrades again."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("models")}
+    for name, kind in _V4_MODEL_COLUMNS:
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE models ADD COLUMN {name} {kind}"))
+    if "keep" not in {c["name"] for c in inspect(conn).get_columns("tasks")}:
+        conn.execute(text("ALTER TABLE tasks ADD COLUMN keep TEXT"))
+
+
 # version reached -> step that brings a store of the previous version to it
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4}

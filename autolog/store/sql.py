@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AutologError, ConfigError, StoreUnavailableError
 from ..system.redact import redact, redact_text
-from . import queries, schema
+from . import queries, refs, schema
 from .rows import WRITES
 from .states import LIVE_TASK_STATUSES, UNSETTLED, TaskStatus, UploadState
 
@@ -416,6 +416,15 @@ class SqlStore:
         except IntegrityError:
             existing = self.select("models", {"import_key": row["import_key"]})
             return existing[0]
+
+    # -- stored objects, pruning and aliases (`autolog.store.refs`, one transaction each) -------------------
+    @_retrying
+    def refs_read(self, name: str, *args: Any) -> Any:
+        return refs.READS[name](self.engine, *args)
+
+    @_retrying
+    def refs_write(self, name: str, *args: Any) -> Any:
+        return refs.WRITES[name](self.engine, *args)
 
     # -- fingerprints (load fast path) ---------------------------------------------------------------------
     def get_fingerprint(self, path: str) -> Row | None:

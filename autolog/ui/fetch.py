@@ -13,7 +13,7 @@ import os
 import shutil
 from typing import Any
 
-from ..errors import AutologError, IntegrityError
+from ..errors import AutologError, IntegrityError, PrunedError
 
 MAX_PREVIEW_BYTES = 256 * 2**20
 
@@ -69,6 +69,8 @@ def model_path(row: dict[str, Any]) -> str:
         raise Unavailable(f"model {model.id} ({model.name}) is not hashed yet (upload {model.upload_state})")
     try:
         return model.get_local_copy()
+    except PrunedError as exc:  # its bytes were freed by a retention rule: say which
+        raise Unavailable(str(exc)) from None
     except IntegrityError:
         raise
     except (OSError, ValueError) as exc:

@@ -9,6 +9,7 @@ MODULES = {
     "hashing": "hashing",
     "upload": "upload",
     "storage": "storage",
+    "retention": "retention",
     "incumbents": "incumbents",
     "stacks": "stacks",
     "dcp": "dcp",

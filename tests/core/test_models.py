@@ -91,7 +91,7 @@ def test_memory_output_uri(tmp_path: Path) -> None:
     with autolog.init("p", "t", output_uri="memory://bucket/models") as task:
         model = task.register_model(tmp_path / "m.bin")
     stored = autolog.Model.get(model.id)
-    assert stored.uri.startswith("memory://bucket/models/p/t.")
+    assert stored.uri.startswith(f"memory://bucket/models/.autolog/objects/{stored.hash[:2]}/{stored.hash}.")
     assert Path(stored.get_local_copy()).read_bytes() == b"in memory"
 
 

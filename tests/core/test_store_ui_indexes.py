@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from autolog.store import schema
+
 sa = pytest.importorskip("sqlalchemy")
 
 UI_INDEXES = {"ix_tasks_started", "ix_tasks_project_started", "ix_tasks_status_started", "ix_models_task_seq"}
@@ -17,7 +19,6 @@ def indexes(engine) -> set[str]:
 
 
 def test_a_version_1_store_gets_the_ui_indexes(tmp_path: Path) -> None:
-    from autolog.store import schema
     from autolog.store.sql import SqlStore
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -96,7 +97,6 @@ def test_a_version_2_store_gains_the_failure_column_and_the_artifact_hash_index(
 @pytest.mark.parametrize("sort, desc", [("started", True), ("started", False), ("name", True), ("duration", False)])
 def test_every_page_of_the_task_table_matches_one_sorted_list(tmp_path: Path, sort: str, desc: bool) -> None:
     """Pages in the second half are read from the other end: together the pages are exactly the sorted table."""
-    from autolog.store import schema
     from autolog.store.sql import SqlStore
     from autolog.ui.queries import PAGE_SIZE, Queries, TaskFilter
 

@@ -44,7 +44,7 @@ def test_a_schema_1_store_gains_the_liveness_columns(backend: str, tmp_path: Pat
     assert store.update("tasks", "t1", {"heartbeat": 2.0, "pid_start": 123}) == 1
     assert store.end_task("t1", "aborted", 2.0) and not store.end_task("t1", "aborted", 3.0)
     with store.engine.connect() as conn:
-        assert conn.execute(sa.select(schema.meta.c.value)).scalar() == "2"
+        assert conn.execute(sa.select(schema.meta.c.value)).scalar() == str(schema.SCHEMA_VERSION)
         if backend == "postgresql":
             conn.execute(sa.text("DROP TABLE tasks, models, model_inputs, artifacts, fingerprints, autolog_meta"))
             conn.commit()

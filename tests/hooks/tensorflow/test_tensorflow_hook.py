@@ -105,8 +105,12 @@ def test_checkpoint_manager_sweeping_old_checkpoints_loses_no_snapshot(task, tmp
     models = [autolog.Model.get(m.id) for m in task.models["output"]]
     assert [m.name for m in models] == ["ckpt-1", "ckpt-2", "ckpt-3"]  # one each: manager -> _write, once
     for step, model in zip((1.0, 2.0, 3.0), models):
-        remote = model.uri.removeprefix("file://")
-        assert sorted(os.listdir(remote)) == [f"{model.name}.data-00000-of-00001", f"{model.name}.index"]
+        # stored by content (docs/storage.md): the folder snapshot's manifest names its members
+        manifest = json.loads(Path(model.uri.removeprefix("file://")).read_text())
+        assert sorted(m["name"] for m in manifest["members"]) == [
+            f"{model.name}.data-00000-of-00001",
+            f"{model.name}.index",
+        ]
         assert restored(os.path.join(model.get_local_copy(), model.name)) == [step, step]
 
 

@@ -77,7 +77,7 @@ def sweep_unreferenced_staging(session: Session, *, older_than: float = STALE_ST
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     if removed:
-        logger.info("autolog: removed %d staged folder(s) that no record points to", removed)
+        logger.info("autolog: removed %d staged folder(s) that no record needs any more", removed)
     return removed
 
 

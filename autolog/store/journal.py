@@ -208,23 +208,16 @@ def _replay_row(store: Any, table: str, row: dict[str, Any]) -> int:
     over `pending`/`failed`). A row still unsettled is left to `resume_orphans`, which claims it first: marking it
     `failed` here could overwrite what another sync had just stored."""
     existing = store.get(table, row["id"])
-    inserted = 0
     if existing is not None:
         if row.get("upload_state") in SETTLED and existing["upload_state"] in UNSETTLED:
             store.settle(table, row["id"], {k: v for k, v in row.items() if k in SETTLED_COLUMNS})
         return 0
-    if existing is None:
-        if table == "artifacts":
-            later = [
-                r
-                for r in store.select("artifacts", {"task_id": row["task_id"], "name": row["name"]})
-                if r["seq"] > row["seq"]
-            ]
-            if later:
-                store.insert(table, {**row, "replaced": True})
-            else:
-                store.replace_artifact(row)
+    if table == "artifacts":
+        same_name = store.select("artifacts", {"task_id": row["task_id"], "name": row["name"]})
+        if any(r["seq"] > row["seq"] for r in same_name):
+            store.insert(table, {**row, "replaced": True})
         else:
-            store.insert(table, row)
-        inserted = 1
-    return inserted
+            store.replace_artifact(row)
+    else:
+        store.insert(table, row)
+    return 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..storage.access import storage_for
-from ..storage.objects import delete_many, is_object_uri, object_uri
+from ..storage.objects import PREFIX, delete_many, is_object_uri, listing, object_uri
 from ..store import keep
 from ..store.client import Store
 from ..system.log import logger
@@ -34,6 +34,9 @@ from ..system.worker import Worker
 
 Row = dict[str, Any]
 TASK_CHUNK = 500
+# Bytes under `.autolog/objects/` that no row describes (a writer killed between its upload and its row, a
+# temporary copy) are deleted by `autolog gc` once this old: an upload in progress is never that old.
+ORPHAN_AGE_S = 3600.0
 
 
 @dataclass
@@ -43,12 +46,14 @@ class Plan:
     prune: list[tuple[Row, str]] = field(default_factory=list)  # (model row, rule)
     objects: list[Row] = field(default_factory=list)  # object rows whose bytes go
     copies: list[tuple[str, str]] = field(default_factory=list)  # (model id, uri) of pre-dedup copies that go
+    orphans: list[str] = field(default_factory=list)  # object URIs no row describes, older than ORPHAN_AGE_S
     queries: int = 0
 
     def lines(self) -> list[str]:
         out = [f"prune  {row['id']}  task {row['task_id']}  {row['name']}  ({rule})" for row, rule in self.prune]
         out += [f"delete {object_uri(o['root'], o['key'])}  ({o.get('size') or 0} bytes)" for o in self.objects]
         out += [f"delete {uri}  (copy of pruned {model_id})" for model_id, uri in self.copies]
+        out += [f"delete {uri}  (stored without a record)" for uri in self.orphans]
         return out
 
     @property
@@ -105,6 +110,18 @@ def plan(store: Store, tasks: list[Row], override: keep.Policy | None = None, *,
     return found
 
 
+def orphans(store: Store, roots: list[str], now: float | None = None) -> list[str]:
+    """Objects stored under these roots that no row describes, older than ORPHAN_AGE_S (one listing per root)."""
+    now = time.time() if now is None else now
+    found = []
+    for root in sorted(set(roots)):
+        recorded = set(store.refs_read("recorded_keys", root))
+        for key, when in sorted(listing(storage_for(root), root).items()):
+            if key not in recorded and when and now - when > ORPHAN_AGE_S:
+                found.append(object_uri(root, key))
+    return found
+
+
 def _own_copy(row: Row) -> bool:
     """A snapshot's own copy that autolog made before dedup (at its `dest_uri`), freed with it. A file a framework
     wrote to object storage itself (Lightning to `s3://...`: no `dest_uri`) is the user's: only its record is
@@ -132,6 +149,14 @@ def apply(store: Store, found: Plan) -> Plan:
         store.refs_write("drop_many", [(root, o["key"]) for o in objs])
         done.objects += objs
         done.queries += 1
+    recorded: dict[str, set[str]] = {}
+    for uri in found.orphans:
+        root, key = uri.split(f"/{PREFIX}/", 1)
+        if root not in recorded:  # read again now: a row written since the plan keeps its bytes
+            recorded[root] = set(store.refs_read("recorded_keys", root))
+        if key not in recorded[root]:
+            delete_many(storage_for(root), [uri])
+            done.orphans.append(uri)
     for model_id, uri in found.copies:
         storage_for(uri).remove(uri)
         store.update("models", model_id, {"uri": None})
@@ -160,7 +185,9 @@ def collect(
     carried out unless `dry_run`."""
     tasks = select_tasks(store, project, task_id)
     found = plan(store, tasks, override)
-    found.queries += 1
+    roots = sorted({str(t["output_uri"]).rstrip("/") for t in tasks if t.get("output_uri")})
+    found.orphans = orphans(store, roots)
+    found.queries += 1 + len(roots)
     result = found if dry_run else apply(store, found)
     for line in (found if dry_run else result).lines():
         if say is not None:

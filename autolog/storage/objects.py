@@ -112,3 +112,21 @@ def delete_many(storage: Storage, uris: list[str]) -> None:
             for path in paths[start : start + 1000]:
                 delete(storage, path)
     storage.fs.invalidate_cache()
+
+
+def listing(storage: Storage, root: str) -> dict[str, float]:
+    """Every object name stored under `root` (temporary ones included) -> its modification time in seconds
+    (0 where the store does not say)."""
+    base = storage._path(join(root, PREFIX)).rstrip("/")
+    found: dict[str, float] = {}
+    try:
+        storage.fs.invalidate_cache(base)
+        details = storage.fs.find(base, detail=True)
+    except FileNotFoundError:
+        return found
+    for path, info in details.items():
+        if not path.startswith(base + "/"):
+            continue
+        when = info.get("mtime") or info.get("LastModified") or info.get("created") or 0
+        found[path[len(base) + 1 :]] = when.timestamp() if hasattr(when, "timestamp") else float(when or 0)
+    return found

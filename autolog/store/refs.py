@@ -169,6 +169,13 @@ def links(engine: sa.Engine, model_ids: list[str]) -> list[Row]:
     return rows
 
 
+def recorded_keys(engine: sa.Engine, root: str) -> list[str]:
+    """Every object name recorded under `root` (for finding stored bytes that no row describes)."""
+    o = schema.objects
+    with engine.connect() as conn:
+        return [str(k) for (k,) in conn.execute(sa.select(o.c.key).where(o.c.root == root))]
+
+
 def pruned_copies(engine: sa.Engine) -> list[Row]:
     """Pruned snapshots whose own pre-dedup copy (`uri` = `dest_uri`) is still recorded: a collector was killed
     between pruning them and deleting it (the `uri` is cleared once the copy is gone)."""
@@ -280,6 +287,7 @@ READS: dict[str, Callable[..., Any]] = {
         models_by_metric,
         pruned_copies,
         live_models,
+        recorded_keys,
     )
 }
 WRITES: dict[str, Callable[..., Any]] = {

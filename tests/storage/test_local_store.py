@@ -182,3 +182,30 @@ def test_two_processes_saving_the_same_content_at_once_stay_consistent(tmp_path:
             assert Path(autolog.Model.get(model.id).get_local_copy()).read_bytes()[:1] == bytes(
                 [int(model.name.split("-")[1].split(".")[0])]
             )
+
+
+def test_gc_deletes_old_bytes_no_record_describes_and_leaves_young_ones(tmp_path: Path) -> None:
+    """A writer killed between its upload and its row leaves an object without a record: gc deletes it once it is
+    older than any upload in progress could be, and lists it in a dry run first."""
+    import time
+
+    from autolog.pipeline.retention import ORPHAN_AGE_S, collect
+    from autolog.run.current import get_session
+
+    out = tmp_path / "out"
+    with autolog.init("orphans", "t", output_uri=str(out)) as task:
+        (tmp_path / "m.bin").write_bytes(b"kept")
+        task.register_model(tmp_path / "m.bin")
+    objects = out / ".autolog" / "objects"
+    old, young = objects / "ab" / ("ab" * 32 + ".dead0001"), objects / "tmp" / "in-progress"
+    for path in (old, young):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left behind")
+    past = time.time() - ORPHAN_AGE_S - 60
+    os.utime(old, (past, past))
+    store = get_session().store
+    dry = collect(store, project="orphans", dry_run=True).lines()
+    assert dry == [f"delete {old}  (stored without a record)"]
+    assert collect(store, project="orphans").lines() == dry
+    assert not old.exists() and young.exists()
+    assert Path(autolog.Model.get(task.models["output"][0].id).get_local_copy()).read_bytes() == b"kept"

@@ -100,12 +100,14 @@ class Site:
             return row
         tab = request.query_params.get("tab", "info")
         params = request.query_params
-        outputs = snapshots.page(
+        listed = tab == "artifacts" or params.get("partial") == "outputs"
+        outputs = snapshots.page(  # the other tabs need only the count (the Artifacts tab's label)
             self.queries,
             row["id"],
             after=_int(params.get("after")),
             before=_int(params.get("before")),
             last=params.get("last") == "1",
+            limit=snapshots.SNAPSHOT_PAGE if listed else 0,
         )
         if params.get("partial") == "outputs":  # what a running task's page re-fetches as snapshots arrive
             return self.page(request, "_snapshots.html", task=row, snaps=outputs)

@@ -79,7 +79,7 @@ def page(
         query = query.where(m.c.seq < before)
     order = (m.c.seq.desc(), m.c.id.desc()) if descending else (m.c.seq.asc(), m.c.id.asc())
     with queries.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query.order_by(*order).limit(limit)).mappings()]
+        rows = [dict(r) for r in conn.execute(query.order_by(*order).limit(limit)).mappings()] if limit else []
         bounds = conn.execute(
             sa.select(sa.func.count(), sa.func.min(m.c.seq), sa.func.max(m.c.seq)).where(m.c.task_id == task_id)
         ).one()

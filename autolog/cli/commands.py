@@ -12,11 +12,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..store.states import TaskStatus
 from ..version import __version__
 from .format import print_fields, short_id
 
 if TYPE_CHECKING:
     from ..pipeline.session import Session
+    from ..store.rows import TableName
 
 
 def _session() -> Session:
@@ -25,7 +27,7 @@ def _session() -> Session:
     return get_session()
 
 
-def _resolve(table: str, key: str) -> dict[str, Any] | None:
+def _resolve(table: TableName, key: str) -> dict[str, Any] | None:
     """A row by exact id or unique id prefix; SystemExit naming the problem when ambiguous."""
     store = _session().store
     row = store.get(table, key)
@@ -433,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list tasks, newest first", parents=[listing])
     p.add_argument("--project")
     p.add_argument("--task", help="task name")
-    p.add_argument("--status", choices=["running", "completed", "failed", "aborted"])
+    p.add_argument("--status", choices=[str(s) for s in TaskStatus if s is not TaskStatus.CLOSING])
     p.add_argument("--tag", action="append", help="only tasks with this tag (repeatable)")
     p.set_defaults(run=cmd_tasks)
 

@@ -25,6 +25,7 @@ import shutil
 import time
 
 from ..store.journal import replay
+from ..store.rows import TableName
 from ..store.states import LIVE_TASK_STATUSES, UNSETTLED, UploadState
 from ..system.host import host_name
 from ..system.liveness import owner_alive, pid_alive
@@ -32,7 +33,7 @@ from ..system.log import logger
 from .session import Session
 from .uploader import STAGED_GONE, SnapshotJob
 
-TABLES = ("models", "artifacts")
+TABLES: tuple[TableName, ...] = ("models", "artifacts")
 _alive = pid_alive
 
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from ..storage.access import Storage, protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint
 from ..store.client import Store
+from ..store.rows import TableName
 from ..store.states import UploadState
 from ..system.log import logger
 from ..system.worker import Worker
@@ -46,7 +47,7 @@ T = TypeVar("T")
 class SnapshotJob:
     """One snapshot or artifact row whose staged bytes are to be hashed and placed."""
 
-    table: str  # "models" or "artifacts"
+    table: TableName  # "models" or "artifacts"
     row_id: str
     staged_path: str
     dest_uri: str | None  # None: record locally only
@@ -170,7 +171,7 @@ class Uploader:
         else:
             storage.remove(placed)
 
-    def durable(self, table: str, row_id: str) -> None:
+    def durable(self, table: TableName, row_id: str) -> None:
         """A row's bytes are durable and its record final: retention may now free older snapshots' bytes."""
         if self.on_durable is not None:
             self.on_durable(table, row_id)

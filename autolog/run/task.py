@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NotFoundError
 from ..pipeline.recorder import LinkJob, SnapshotJob
 from ..storage.fingerprint import Fingerprint
+from ..store.states import TaskStatus
 from ..system.host import host_name
 from ..system.log import logger
 from . import current
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .artifact import Artifact
     from .target import Target
 
-RUNNING, COMPLETED, FAILED, ABORTED = "running", "completed", "failed", "aborted"
+RUNNING, COMPLETED, FAILED, ABORTED = TaskStatus.RUNNING, TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.ABORTED
 STATUSES = (RUNNING, COMPLETED, FAILED, ABORTED)
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any, Literal
 
+from .rows import TableName
+
 Row = dict[str, Any]
 Operation = Literal[
     "ping",
@@ -64,14 +66,14 @@ class StoreOperations:
         """True once every operation queued before it has run (a barrier that also checks the database)."""
         return bool(self._call("ping"))
 
-    def get(self, table: str, key: str) -> Row | None:
+    def get(self, table: TableName, key: str) -> Row | None:
         """One row of `table` by id, or None."""
         row: Row | None = self._call("get", table, key)
         return row
 
     def select(
         self,
-        table: str,
+        table: TableName,
         where: Row | None = None,
         *,
         order_by: Iterable[str] = (),
@@ -147,15 +149,15 @@ class StoreOperations:
         return row
 
     # -- writes the caller waits for (it needs their result, or must know they landed) --------------------
-    def insert(self, table: str, row: Row) -> None:
+    def insert(self, table: TableName, row: Row) -> None:
         self._call("insert", table, row)
 
-    def update(self, table: str, key: str, values: Row) -> int:
+    def update(self, table: TableName, key: str, values: Row) -> int:
         """Set `values` on one row; the number of rows changed."""
         changed: int = self._call("update", table, key, values)
         return changed
 
-    def settle(self, table: str, key: str, values: Row) -> bool | None:
+    def settle(self, table: TableName, key: str, values: Row) -> bool | None:
         """Write a row's final upload state over `pending`/`failed` only (`SqlStore.settle`)."""
         written: bool | None = self._call("settle", table, key, values)
         return written
@@ -181,7 +183,7 @@ class StoreOperations:
         """End a running task; False when it had already ended."""
         return bool(self._call("end_task", task_id, status, ended))
 
-    def claim(self, table: str, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
+    def claim(self, table: TableName, key: str, old_host: str | None, old_pid: int | None, host: str, pid: int) -> bool:
         """Take over a row's upload from its owner, if that owner still holds it, and make it `pending`; False if
         someone else did."""
         return bool(self._call("claim", table, key, old_host, old_pid, host, pid))
@@ -195,13 +197,13 @@ class StoreOperations:
         return self._call("refs_write", name, *args)
 
     # -- fire-and-forget writes of the recording path: journaled first, a failure is logged ---------------
-    def queue_insert(self, table: str, row: Row) -> Future[Any]:
+    def queue_insert(self, table: TableName, row: Row) -> Future[Any]:
         return self._write("insert", table, row)
 
-    def queue_update(self, table: str, key: str, values: Row) -> Future[Any]:
+    def queue_update(self, table: TableName, key: str, values: Row) -> Future[Any]:
         return self._write("update", table, key, values)
 
-    def queue_settle(self, table: str, key: str, values: Row) -> Future[Any]:
+    def queue_settle(self, table: TableName, key: str, values: Row) -> Future[Any]:
         """A row's final upload state, written over `pending`/`failed` only; the Future holds `settle`'s answer."""
         return self._write("settle", table, key, values)
 

@@ -15,10 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..store import schema
+from ..store.states import UploadState
 from .queries import Queries, Row
 
 MODELS_PAGE = 100
-STATES = ("pending", "done", "failed", "lost")
+STATES = tuple(str(s) for s in UploadState)
 m, t = schema.models, schema.tasks
 # sort key -> column; the optional ones appear when the schema has them
 OPTIONAL_SORTS = ("step", "epoch")

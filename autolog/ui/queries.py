@@ -18,10 +18,11 @@ import sqlalchemy as sa
 
 from ..store import schema
 from ..store.sql import SqlStore
+from ..store.states import TaskStatus
 
 Row = dict[str, Any]
 PAGE_SIZE = 50
-STATUSES = ("running", "completed", "failed", "aborted")
+STATUSES = tuple(str(s) for s in TaskStatus if s is not TaskStatus.CLOSING)  # the filters the page offers
 SORTS = ("started", "name", "project", "status", "duration")
 ID_RE = re.compile(r"^[0-9a-f]{4,32}$")
 

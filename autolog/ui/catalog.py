@@ -1,14 +1,11 @@
-"""The models view: every model in the store, filtered by project, framework and upload state (and alias,
-where the store records aliases), sorted by time or size, 100 to a page with keyset paging.
+"""The models view: every model in the store, filtered by project, framework, upload state and user alias,
+sorted by time, size, step or epoch, 100 to a page with keyset paging.
 
-Columns other parts of autolog may add (aliases, step, metrics) are looked up by name in the schema at import
-time: a filter or sort whose column is absent is simply not offered. `OPTIONAL_SORTS` and `alias_clause` are
-the two places to extend when they land.
+`OPTIONAL_SORTS` are offered where the schema has their column (step and epoch since schema v4).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,23 +26,11 @@ def sorts() -> tuple[str, ...]:
     return ("created", "size", *(name for name in OPTIONAL_SORTS if name in m.c))
 
 
-def alias_clause(alias: str) -> sa.ColumnElement[bool] | None:
-    """Models carrying this alias, when the store records aliases: an `alias`/`aliases` column on models, or a
-    table with `model_id` and `alias` columns. None (the filter is not offered) otherwise."""
-    for name in ("alias", "aliases"):
-        if name in m.c:
-            column = m.c[name]
-            if name == "alias":
-                return column == alias
-            return column.like("%" + json.dumps(alias).replace("%", "\\%").replace("_", "\\_") + "%", escape="\\")
-    for table in schema.metadata.tables.values():
-        if table is not m and "model_id" in table.c and "alias" in table.c:
-            return sa.exists().where(table.c.model_id == m.c.id, table.c.alias == alias)
-    return None
-
-
-def has_aliases() -> bool:
-    return alias_clause("x") is not None
+def alias_clause(alias: str) -> sa.ColumnElement[bool]:
+    """Models carrying this user alias (`production`, `candidate`: the `aliases` table, one model per alias and
+    project). `latest` and `best` are computed per task, not stored, so they are not filters here."""
+    a = schema.aliases
+    return sa.exists().where(a.c.model_id == m.c.id, a.c.alias == alias)
 
 
 @dataclass
@@ -68,7 +53,7 @@ class ModelFilter:
             project=params.get("project", "")[:255],
             framework=params.get("framework", "")[:255],
             state=state if state in STATES else "",
-            alias=params.get("alias", "")[:255] if has_aliases() else "",
+            alias=params.get("alias", "")[:255],
             sort=sort if sort in sorts() else "created",
             desc=params.get("dir", "desc") != "asc",
             after=params.get("after", "")[:200],
@@ -130,9 +115,7 @@ def model_page(queries: Queries, f: ModelFilter) -> ModelPage:
     if f.state:
         where.append(m.c.upload_state == f.state)
     if f.alias:
-        clause = alias_clause(f.alias)
-        if clause is not None:
-            where.append(clause)
+        where.append(alias_clause(f.alias))
     going_back = f.last or bool(f.before)
     cursor = _parse_cursor(f.before or f.after) if (f.before or f.after) else None
     base = list(where)

@@ -71,6 +71,5 @@ def templates() -> Jinja2Templates:
         STATUSES=STATUSES,
         MODEL_STATES=catalog.STATES,
         model_sorts=catalog.sorts,
-        has_aliases=catalog.has_aliases,
     )
     return Jinja2Templates(env=env)

@@ -181,6 +181,19 @@ def test_models_view_filters_and_sorts(site, records, more, page, shots) -> None
     by_id = {m["id"]: m["size"] for rec in records.values() for m in rec["models"]["output"]}
     known = [by_id[i] for i in sizes if i in by_id]
     assert known == sorted(known)
+    # a user alias (schema v4's aliases table) filters to the one model it names
+    chosen = records["train"]["models"]["output"][0]["id"]
+    subprocess.run(
+        [sys.executable, "-c", f"import autolog; autolog.Model.get({chosen!r}).set_alias('production')"],
+        env=site["env"],
+        cwd=site["work"],
+        check=True,
+        timeout=120,
+    )
+    page.goto(site["url"] + "/models?alias=production")
+    assert [r.get_attribute("data-id") for r in page.locator("#models tbody tr").all()] == [chosen]
+    page.goto(site["url"] + "/models?alias=nobody")
+    assert "No model matches" in page.locator("#models").inner_text()
     # the filter form round-trips through the URL
     page.goto(site["url"] + "/models")
     page.fill("#model-filters input[name=project]", "local")

@@ -117,6 +117,14 @@ def save_with_policy(ctx, work: Path) -> list[dict]:
         row(
             "retention",
             case,
+            "loop until durable, vs autolog without dedup and policy",
+            "s",
+            ("autolog, dedup off, no policy", res["plain"]["total"]),
+            ("autolog + flush", res["autolog"]["total"]),
+        ),
+        row(
+            "retention",
+            case,
             "loop until durable (retention included)",
             "s",
             ("bare + copyfile", res["copy"]["total"]),

@@ -209,3 +209,16 @@ def test_gc_deletes_old_bytes_no_record_describes_and_leaves_young_ones(tmp_path
     assert collect(store, project="orphans").lines() == dry
     assert not old.exists() and young.exists()
     assert Path(autolog.Model.get(task.models["output"][0].id).get_local_copy()).read_bytes() == b"kept"
+
+
+def test_every_nth_step_and_a_mapping_policy(tmp_path: Path) -> None:
+    policy = {"last": 1, "every": 4}
+    with autolog.init("every", "t", output_uri=str(tmp_path / "out"), keep=policy) as task:
+        assert task.keep == "last=1,every=4"
+        for i in range(10):
+            autolog.log_metrics(step=i)
+            (tmp_path / f"m{i}.bin").write_bytes(bytes([i]) * 16)
+            task.register_model(tmp_path / f"m{i}.bin")
+            task.flush()
+    kept = [m.step for m in task.models["output"] if m.upload_state == "done"]
+    assert kept == [0, 4, 8, 9]

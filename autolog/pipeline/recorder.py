@@ -73,6 +73,8 @@ class Recorder:
         # Held while saves arrive back to back (`autolog.system.bursts`). Even hashing alone waits: with the previous
         # snapshot hashed during the next 100 MB save, that save's median rose ~5% and its slow tail doubled.
         self._quiet.wait_for_quiet()
+        if self.worker.stopping:  # exit stopped waiting: no new I/O (the row stays pending for `autolog sync`)
+            return
         self.staging.refill()
         owner = self.uploader  # places the bytes, writes the final state, releases staging
         problem = self.staging.intact(job.staged_path)
@@ -83,6 +85,8 @@ class Recorder:
         try:
             if job.local_dest:  # copied and hashed in one read, on this thread
                 delivered = owner.deliver(job, threads=self.bursts.someone_waits())
+                if delivered is None and self.worker.stopping:
+                    return
             digest = delivered or hash_path(job.staged_path)  # read, never mapped: the user may truncate it
             size = size_of(job.staged_path)
         except FileNotFoundError:

@@ -75,6 +75,8 @@ class Recorder:
         # Held while saves arrive back to back (`autolog.system.bursts`). Even hashing alone waits: hashing the
         # previous snapshot during the next save slowed that save (docs/performance.md, "Design measurements").
         self._quiet.wait_for_quiet()
+        if self.worker.stopping:  # exit stopped waiting: no new I/O (the row stays pending for `autolog sync`)
+            return
         self.staging.refill()
         owner = self.uploader  # places the bytes, writes the final state, releases staging
         problem = self.staging.intact(job.staged_path)
@@ -89,6 +91,8 @@ class Recorder:
         try:
             if job.local_dest:  # copied and hashed in one read, on this thread
                 delivered = owner.deliver(job, threads=self.bursts.someone_waits())
+                if delivered is None and self.worker.stopping:
+                    return
             digest = delivered[0] if delivered else hash_path(job.staged_path)  # read: the user may truncate it
             size = size_of(job.staged_path)
         except FileNotFoundError:

@@ -17,6 +17,7 @@ process that died. A snapshot whose staged bytes changed before they were copied
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..errors import StoreUnavailableError
 from ..storage.access import Storage, protocol_of, storage_for
 from ..storage.fingerprint import Fingerprint
 from ..store.client import Store
@@ -89,8 +91,9 @@ class Uploader:
         storage = storage_for(dest)
 
         def put() -> tuple[str, str]:
-            if job.table == "models" and self.dedup:
-                return dedup.place_local(self.store, storage, job.row_id, job.staged_path, dest, threads=threads)
+            if self._deduplicated(job):
+                with contextlib.suppress(StoreUnavailableError):  # the store went away: stored under its own name
+                    return dedup.place_local(self.store, storage, job.row_id, job.staged_path, dest, threads=threads)
             return storage.put_hashed(job.staged_path, dest, staged=True, threads=threads), dest
 
         try:
@@ -143,10 +146,17 @@ class Uploader:
     def _put(self, storage: Storage, job: SnapshotJob, digest: str | None) -> str:
         """Put the bytes where they belong; the URI the record keeps (a content-addressed object for a model)."""
         assert job.dest_uri is not None
-        if job.table == "models" and self.dedup:
-            return dedup.place(self.store, storage, job.row_id, job.staged_path, job.dest_uri, digest)
+        if self._deduplicated(job):
+            with contextlib.suppress(StoreUnavailableError):  # the store went away: stored under its own name
+                return dedup.place(self.store, storage, job.row_id, job.staged_path, job.dest_uri, digest)
         storage.put(job.staged_path, job.dest_uri)
         return job.dest_uri
+
+    def _deduplicated(self, job: SnapshotJob) -> bool:
+        """Whether this snapshot is stored by content. Placing an object counts its reference in the store, so
+        while the store is unreachable a snapshot is stored under its own name instead: its bytes must not wait
+        for the records (retention and gc still free such a copy)."""
+        return job.table == "models" and self.dedup and not self.store.unreachable
 
     def _upload(self, job: SnapshotJob, digest: str | None = None) -> None:
         assert job.dest_uri is not None

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from .journal import Journal
 
 _STOP = object()
+# Writes whose caller has a way around a store that is down (a deduplicated upload stores under its own name
+# instead): refused at once while the server is unreachable, never parked behind the others.
+FAIL_FAST_WRITES = frozenset({"refs_write"})
 FORK_WAIT_S = 2.0
 STORE_DOWN_WAIT_S = 10.0  # a flush or exit waits this long at most for a server that went away
 PARKED_RETRY_S = 1.0  # how often writes parked while the server is unreachable are tried again
@@ -79,6 +82,7 @@ class Store(StoreOperations):
         self._parked: collections.deque[tuple[Any, ...]] = collections.deque()  # writes waiting for the server
         self._park_deadline = 0.0
         self._parked_reason = ""
+        self._down = False  # the last operation found the server unreachable (see `unreachable`)
         self._thread = threading.Thread(target=self._run, name="autolog-store", daemon=True)
         _STORES.add(self)
         self._thread.start()
@@ -117,7 +121,7 @@ class Store(StoreOperations):
             if method in WRITES and not self._parked:
                 self._quiet.wait_for_quiet()
             if self._parked and not self._replay_parked():
-                if method in WRITES or method == "ping":
+                if (method in WRITES and method not in FAIL_FAST_WRITES) or method == "ping":
                     self._parked.append(item)  # in order behind the others: a barrier waits for them too
                 else:  # a user's read fails now instead of waiting behind writes for a server that is down
                     future.set_exception(
@@ -127,11 +131,14 @@ class Store(StoreOperations):
             try:
                 result = self._execute(method, args, kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
-                if method in WRITES and getattr(exc, "retry_later", False) and self._sql is not None:
+                retry_later = getattr(exc, "retry_later", False) and self._sql is not None
+                if method in WRITES and method not in FAIL_FAST_WRITES and retry_later:
                     self._park(item, exc)
                 else:
+                    self._down = bool(retry_later)
                     future.set_exception(exc)
                 continue
+            self._down = False
             future.set_result(result)
             if time.monotonic() - self._last_beat >= self.heartbeat_interval:
                 self._beat()
@@ -322,6 +329,12 @@ class Store(StoreOperations):
                 self.journal.task_ended(args[1], args[2])
         elif method in ("update", "settle") and args[0] != "tasks" and self.journal is not None:
             self.journal.updated(args[0], args[1], args[2])  # a journaled row's new state waits there too
+
+    @property
+    def unreachable(self) -> bool:
+        """True while writes are parked because the server went away (a hint for work that would otherwise wait
+        on the store, such as placing a deduplicated object: it is read without a lock)."""
+        return bool(self._parked) or self._down
 
     def barrier(self, timeout: float | None = None) -> bool:
         """Wait until every operation queued so far has run; False on timeout."""

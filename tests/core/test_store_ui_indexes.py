@@ -89,7 +89,7 @@ def test_a_version_2_store_gains_the_failure_column_and_the_artifact_hash_index(
         assert row is not None and row["name"] == "old" and row["failure"] is None  # the old row is kept
         with store.engine.connect() as conn:
             version = conn.exec_driver_sql("SELECT value FROM autolog_meta WHERE key = 'schema_version'").scalar()
-        assert version == "3"
+        assert version == str(schema.SCHEMA_VERSION)
     finally:
         store.close()
 

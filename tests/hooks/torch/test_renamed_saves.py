@@ -15,13 +15,16 @@ torch = pytest.importorskip("torch")
 PROJECT = "torch-rename"  # the project of the `task` fixture (tests/hooks/conftest.py)
 
 
-def test_a_rename_right_after_the_save_names_the_snapshot_and_its_stored_copy(task, tmp_path: Path):
+def test_a_rename_right_after_the_save_names_the_snapshot_and_its_destination(task, tmp_path: Path):
     tmp, final = tmp_path / "tmp.pth.tar", tmp_path / "checkpoint-3.pth.tar"
     torch.save({"epoch": 3}, tmp)
     os.rename(tmp, final)
     (model,) = task.models["output"]
     assert (model.name, model.local_path) == ("checkpoint-3.pth.tar", str(final))
-    assert model.uri is not None and model.uri.endswith("_checkpoint-3.pth.tar")
+    # stored by content (dedup), the record's own destination, where a copy by name goes (dedup off, and
+    # `autolog materialize`), is named after the final path too
+    row = task._session.store.get("models", model.id)
+    assert model.uri is not None and row["dest_uri"].endswith("_checkpoint-3.pth.tar")
     assert torch.load(model.get_local_copy())["epoch"] == 3
 
 

@@ -54,7 +54,9 @@ def test_postgres_down_13_s_with_s3_up_every_snapshot_reaches_the_bucket(
     import s3fs
 
     monkeypatch.setenv("AUTOLOG_TRACKING_URI", own_postgres.url)
-    env = {**os.environ, "AUTOLOG_STRICT": "0", "AUTOLOG_UPLOAD_TIMEOUT": "4"}
+    # 8 s at exit: the first deduplicated upload after the outage waits for the store to be found down (its
+    # retries, ~3 s) before it and the rest are stored under their own names; the store is still down at exit
+    env = {**os.environ, "AUTOLOG_STRICT": "0", "AUTOLOG_UPLOAD_TIMEOUT": "8"}
     child = subprocess.Popen(
         [sys.executable, "-c", PROGRAM, str(tmp_path), s3_uri],
         stdout=subprocess.PIPE,
@@ -72,7 +74,7 @@ def test_postgres_down_13_s_with_s3_up_every_snapshot_reaches_the_bucket(
     stopped = time.monotonic()
     (tmp_path / "server-stopped").touch()
     try:
-        out, err = child.communicate(timeout=12.5)  # exit gives up waiting after upload_timeout (4 s)
+        out, err = child.communicate(timeout=12.5)  # exit gives up waiting after upload_timeout (8 s)
     finally:
         if child.poll() is None:
             child.kill()

@@ -536,6 +536,10 @@ class _FollowerTask(Task):
     def _session(self, value: Session | None) -> None:
         pass
 
+    def record_output(self, target: Target, framework: str, name: str | None = None) -> Model | None:
+        """Nothing: the job's snapshots are rank 0's (`register_model` on this rank returns None too)."""
+        return None
+
 
 def follower_task(project: str, name: str, output_uri: str | None, tags: tuple[str, ...]) -> Task:
     """What `init` returns on a distributed rank other than 0: the job's one task is rank 0's, so this one is

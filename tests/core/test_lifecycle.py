@@ -164,3 +164,20 @@ def test_a_fetched_task_is_a_snapshot_until_refreshed() -> None:
     assert fetched is not live and fetched.status == "running"
     live.close()
     assert fetched.status == "running" and fetched.refresh().status == "completed"
+
+
+def test_a_rank_other_than_0_gets_an_unstored_task_that_records_nothing(home, tmp_path, monkeypatch) -> None:
+    """`init` on rank 1 of a job returns a task that is never stored; `register_model` there records nothing."""
+    import autolog
+    from autolog.lifecycle import get_session
+
+    monkeypatch.setenv("RANK", "1")
+    follower = autolog.init("job", "train")
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"rank 1's file")
+    assert follower.register_model(weights) is None
+    follower.close()
+    monkeypatch.setenv("RANK", "0")
+    store = get_session().store
+    assert store.get("tasks", follower.id) is None
+    assert store.select("models", {"task_id": follower.id}) == []

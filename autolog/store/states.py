@@ -19,6 +19,10 @@ failed     pending (Uploader: retries spent, a   claims it and retries it from i
 lost       pending (Uploader: the staged bytes   nothing: no bytes of that save exist (an open-file save into the
            changed before they were captured)    same inode); never recorded with another save's hash
 pruned     done (a retention rule)               skips it: bytes freed by a retention rule; the record stays
+
+A claim (`SqlStore.claim`) is one conditional UPDATE that takes a `pending`/`failed` row from the owner it was
+seen with and makes it `pending` again, so one process owns a row at a time; a final state is written only over
+`pending`/`failed` (`SqlStore.settle`), so a process that lost a race never turns another's `done` into `failed`.
 """
 
 from __future__ import annotations

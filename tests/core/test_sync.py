@@ -45,15 +45,16 @@ def test_kill_9_during_upload_then_sync_completes_it(run_py, tmp_path: Path) -> 
     assert Path(model.get_local_copy()).read_bytes() == data
 
 
-def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_path: Path, plain) -> None:
-    src = tmp_path / "m.bin"
-    src.write_bytes(b"orphan")
+def killed_before_copying(run_py, src: Path, out: Path, env: dict[str, str] | None = None) -> str:
+    """A process that registers `src` (pending, durable in the store) and is killed before copying it; its
+    model id."""
     proc = run_py(
         f"""
         import os, signal, autolog
         import autolog.pipeline.uploader as uploader
-        uploader.Uploader.enqueue = lambda *a, **k: None  # the process dies before uploading
-        task = autolog.init("p", "killed", output_uri={str(tmp_path / "out")!r})
+        uploader.Uploader.deliver = lambda *a, **k: None  # the process dies before copying...
+        uploader.Uploader.enqueue = lambda *a, **k: None  # ...or uploading
+        task = autolog.init("p", "killed", output_uri={str(out)!r})
         model = task.register_model({str(src)!r})
         task._session.recorder.worker.wait()
         task._session.store.barrier()
@@ -61,14 +62,22 @@ def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_pat
         os.kill(os.getpid(), signal.SIGKILL)
     """,
         check=False,
+        env=env,
     )
+    return proc.stdout.strip()
+
+
+def test_next_run_overwriting_the_path_then_finishing_the_orphan(run_py, tmp_path: Path, plain) -> None:
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"orphan")
+    model_id = killed_before_copying(run_py, src, tmp_path / "out")
     import autolog
 
     save, _load = plain
     task = autolog.init("p", "next")  # finishes the orphan in the background...
     save(b"the next run's bytes", src)  # ...while this save reuses the path of its staged inode
     task.flush()
-    model = autolog.Model.get(proc.stdout.strip())
+    model = autolog.Model.get(model_id)
     assert model.upload_state == "done" and Path(model.uri).read_bytes() == b"orphan"
 
 
@@ -144,22 +153,7 @@ def test_sync_reports_other_hosts_rows_apart_and_their_host_finishes_them(run_py
     bytes are there), says how many wait on which other host, and exits 0 for them."""
     src = tmp_path / "m.bin"
     src.write_bytes(b"host b's weights")
-    proc = run_py(
-        f"""
-        import os, signal, autolog
-        import autolog.pipeline.uploader as uploader
-        uploader.Uploader.deliver = lambda *a, **k: None  # host b dies before copying
-        task = autolog.init("p", "on-b", output_uri={str(tmp_path / "out")!r})
-        model = task.register_model({str(src)!r})
-        task._session.recorder.worker.wait()
-        task._session.store.barrier()
-        print(model.id, flush=True)
-        os.kill(os.getpid(), signal.SIGKILL)
-    """,
-        check=False,
-        env={"AUTOLOG_HOST": "host-b"},
-    )
-    model_id = proc.stdout.strip()
+    model_id = killed_before_copying(run_py, src, tmp_path / "out", env={"AUTOLOG_HOST": "host-b"})
 
     def sync(host: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "AUTOLOG_HOST": host}

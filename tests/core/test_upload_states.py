@@ -57,8 +57,12 @@ def test_the_table_documents_every_state() -> None:
         assert state == state.value and f"{state}" == state.value  # stored and compared as its string
 
 
-def test_sync_from_each_state(home: Path, tmp_path: Path) -> None:
+def test_sync_from_each_state(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import autolog
+
+    # each copy lands at its row's own destination, whichever process finishes it (this one's `init` recovers
+    # orphans in the background too): dedup, which stores by content instead, is not this table's subject
+    monkeypatch.setenv("AUTOLOG_DEDUP", "0")
     from autolog.lifecycle import get_session
 
     task = autolog.init("states", "table")
@@ -99,9 +103,7 @@ def test_sync_from_each_state(home: Path, tmp_path: Path) -> None:
         )
         cases.append((row_id, data, dest, before, owner, staged_there, after, copied))
     task.close()
-    # each copy lands at its row's own destination (dedup, which stores by content instead, is not this table's
-    # subject: tests/storage covers it)
-    env = {**{k: v for k, v in os.environ.items() if k != "AUTOLOG_HOST"}, "AUTOLOG_DEDUP": "0"}
+    env = {k: v for k, v in os.environ.items() if k != "AUTOLOG_HOST"}
     sync = subprocess.run(
         [sys.executable, "-m", "autolog", "sync"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
     )

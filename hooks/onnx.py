@@ -151,7 +151,8 @@ def model_target(obj: Any) -> Any:
     if not os.path.isfile(path):
         return path
     members = external_files(path)
-    return Target(path, files=(path, *members)) if members else path
+    # onnx refuses external data with a second hard link: autolog must never add one (`Target.single_link`)
+    return Target(path, files=(path, *members), single_link=True) if members else path
 
 
 def _before_save(find: Any) -> Any:

@@ -16,12 +16,15 @@ class Target:
 
     `path` is absolute: a file, a directory, or a prefix (TF checkpoints) whose member files are given
     in `files`. `from_open_file` marks a save made into an open file object, whose path may be reused
-    by the user before we can hard-link it, so its bytes are copied at once.
+    by the user before we can hard-link it, so its bytes are copied at once. `single_link` marks files the
+    framework refuses to read while they have a second hard link (ONNX external data: "a potential hardlink
+    attack"): a save of them is copied at once, and a load is hashed where it is, never linked.
     """
 
     path: str
     files: tuple[str, ...] | None = None
     from_open_file: bool = False
+    single_link: bool = False
     file_object: Any = field(default=None, compare=False, repr=False)
     # A save into an fsspec transaction writes a temporary file (`path`) that becomes `final_path` on commit:
     # the snapshot is named and recorded after the final path, its bytes staged from the temporary file.

@@ -358,7 +358,8 @@ class Task:
         seq = next(self._numbers.outputs)
         is_dir = target.files is not None or os.path.isdir(target.path)
         fingerprint = None if is_dir else Fingerprint.of(target.path)
-        staged = self._session.staging.stage(model_id, target.path, target.files, copy=target.from_open_file)
+        copy = target.from_open_file or target.single_link
+        staged = self._session.staging.stage(model_id, target.path, target.files, copy=copy)
         name = name or os.path.basename(target.path.rstrip(os.sep))
         base = self._remote_base()
         dest = model_uri(base, seq, name) if base else None
@@ -431,7 +432,7 @@ class Task:
         if target.files is None and os.path.isfile(target.path):
             fingerprint = Fingerprint.of(target.path)
         # Hard-linked now (O(1)), hashed later: the user may delete or rewrite the file as soon as we return.
-        frozen = self._session.staging.freeze(target.path, target.files)
+        frozen = None if target.single_link else self._session.staging.freeze(target.path, target.files)
         self._session.recorder.link(
             LinkJob(self.id, next(self._numbers.inputs), target.path, target.files, framework, fingerprint, frozen)
         )

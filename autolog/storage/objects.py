@@ -53,7 +53,7 @@ def fetch(storage: Storage, root: str, uri: str, dest: str, is_dir: bool) -> Non
     """Download an object (a file snapshot) or a manifest's members (a folder snapshot) to `dest`.
 
     The caller checks the result against the recorded hash (`Cache.fetch`), as for any download."""
-    from ..system.paths import file_segment
+    from ..system.paths import file_segment, is_plain_segment
 
     if not is_dir:
         storage.get(uri, dest, False)
@@ -61,7 +61,9 @@ def fetch(storage: Storage, root: str, uri: str, dest: str, is_dir: bool) -> Non
     os.makedirs(dest, exist_ok=True)
     real = os.path.realpath(dest)
     for member in read_manifest(storage, uri):
-        parts = [file_segment(p) for p in str(member["name"]).split("/")]
+        # a member keeps its own name (`.metadata` of a DCP checkpoint is hidden, and must stay so); only a
+        # segment that is not one harmless name (`..`, a NUL) is made safe; the folder check below holds anyway
+        parts = [p if is_plain_segment(p) else file_segment(p) for p in str(member["name"]).split("/")]
         target = os.path.join(dest, *parts)
         if not os.path.realpath(target).startswith(real + os.sep):
             raise ValueError(f"refusing to write {member['name']!r} outside {dest}")

@@ -42,6 +42,23 @@ def test_identical_files_and_folder_members_are_stored_once_and_fetch_back(tmp_p
             assert copy.read_bytes() == b"same" * 1000
 
 
+def test_a_folder_with_hidden_members_comes_back_with_their_names(tmp_path: Path) -> None:
+    """A DCP checkpoint's `.metadata` (hidden) and a `.config/x` member keep their names through the manifest."""
+    folder = tmp_path / "step-1"
+    (folder / ".config").mkdir(parents=True)
+    (folder / ".metadata").write_bytes(b"dcp metadata")
+    (folder / "__0_0.distcp").write_bytes(b"shard 0")
+    (folder / ".config" / "x").write_text("x")
+    with autolog.init("dedup", "hidden", output_uri=str(tmp_path / "out")) as task:
+        task.register_model(folder)
+    copy = Path(task.models["output"][0].get_local_copy())
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()) == [
+        ".config/x",
+        ".metadata",
+        "__0_0.distcp",
+    ]
+
+
 def test_a_stored_object_changed_behind_autolog_is_an_integrity_error(tmp_path: Path) -> None:
     (tmp_path / "m.bin").write_bytes(b"original")
     with autolog.init("dedup", "t", output_uri=str(tmp_path / "out")) as task:

@@ -17,7 +17,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -158,11 +158,10 @@ class Server:
         return err
 
 
-@contextlib.contextmanager
-def build_site(root: Path) -> Iterator[dict]:
-    """{url, env, work, out, train, finetune, local, marker, root}: the pipeline has run in a new home under
-    `root` and `autolog ui` serves it until the block ends."""
-    work, out = root / "work", root / "remote"
+def user_programs(root: Path) -> tuple[dict[str, str], Path, Callable[..., str]]:
+    """A new home under `root`, with no setting of this machine's leaking in: (env, work folder, run), where
+    `run(code, *args)` runs a user's program there in a fresh interpreter and returns its last output line."""
+    work = root / "work"
     work.mkdir()
     env = {
         **os.environ,
@@ -180,7 +179,6 @@ def build_site(root: Path) -> Iterator[dict]:
         "RANK",
     ):
         env.pop(var, None)
-    marker = root / "UNPICKLED"
 
     def run(code: str, *args: str) -> str:
         proc = subprocess.run(
@@ -194,6 +192,15 @@ def build_site(root: Path) -> Iterator[dict]:
         assert proc.returncode == 0, f"user program failed:\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout.strip().splitlines()[-1]
 
+    return env, work, run
+
+
+@contextlib.contextmanager
+def build_site(root: Path) -> Iterator[dict]:
+    """{url, env, work, out, train, finetune, local, marker, root}: the pipeline has run in a new home under
+    `root` and `autolog ui` serves it until the block ends."""
+    env, work, run = user_programs(root)
+    out, marker = root / "remote", root / "UNPICKLED"
     train = run(TRAIN, str(out), str(marker))
     finetune = run(FINETUNE, str(out))
     local = run(LOCAL_ONLY)

@@ -6,15 +6,13 @@ in a real headless Chromium."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from .conftest import Server, require
+from .conftest import Server, require, user_programs
 
 require()  # skip cleanly outside the `ui` env
 
@@ -70,36 +68,8 @@ API = """
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ui-data-lineage")
-    work, out = root / "work", root / "remote"
-    work.mkdir()
-    env = {
-        **os.environ,
-        "AUTOLOG_HOME": str(root / "home"),
-        "XDG_CONFIG_HOME": str(root / "xdg"),
-        "AUTOLOG_STRICT": "1",
-    }
-    for var in (
-        "AUTOLOG_CONFIG",
-        "AUTOLOG_TRACKING_URI",
-        "AUTOLOG_DEFAULT_OUTPUT_URI",
-        "AUTOLOG_CACHE_DIR",
-        "AUTOLOG_DISABLE",
-        "RANK",
-    ):
-        env.pop(var, None)
-
-    def run(code: str, *args: str) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code), *args],
-            capture_output=True,
-            text=True,
-            cwd=work,
-            env=env,
-            timeout=300,
-        )
-        assert proc.returncode == 0, f"user program failed:\n{proc.stdout}\n{proc.stderr}"
-        return proc.stdout.strip().splitlines()[-1]
-
+    env, work, run = user_programs(root)
+    out = root / "remote"
     prepare = run(PREPARE)
     train = run(TRAIN, str(out), prepare)
     finetune = run(FINETUNE, str(out))
